@@ -1,0 +1,368 @@
+"""`AsyncPulse`: configuration, the connection pool, and the request pipeline.
+
+Request in, typed object out: `_prepare` builds the request, `_send` runs it through the
+retry policy and the transport, `request` decodes the body into the type asked for.
+Resources (`chat`, `conversations`, ...) are thin layers that validate their input and
+call these.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Literal, TypeVar, overload
+
+import aiohttp
+import msgspec
+
+from ._chat import Chat
+from ._config import (
+    API_KEY_ENV,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS_PER_HOST,
+    DEFAULT_MAX_EVENT_SIZE,
+    DEFAULT_TIMEOUT,
+    KNOWLEDGE_API_KEY_ENV,
+    Timeout,
+    coerce_timeout,
+    resolve_api_key,
+    resolve_base_url,
+)
+from ._conversations import Conversations
+from ._errors import APIStatusError, PulseValidationError, ResponseDecodeError
+from ._options import RequestOptions
+from ._retry import RetryPolicy
+from ._signing import Signer, TimestampSigner
+from ._transport import TRANSPORT_ERRORS, USER_AGENT, PreparedRequest, Transport, translate
+
+__all__ = ["AsyncPulse"]
+
+T = TypeVar("T")
+Scope = Literal["app", "knowledge"]
+_NOT_GIVEN: Any = object()
+
+
+@functools.cache
+def _decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(type_, strict=False)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class AsyncPulse:
+    """An async client for the PulseAI API, owning one aiohttp connection pool.
+
+    Use it as `async with AsyncPulse() as pulse:` (or call `aclose()`). The keys and the
+    base URL come from the arguments or from `PULSEAI_API_KEY`,
+    `PULSEAI_KNOWLEDGE_API_KEY` and `PULSEAI_BASE_URL`.
+    """
+
+    chat: Chat
+    conversations: Conversations
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        knowledge_api_key: str | None = None,
+        timeout: float | Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        signer: Signer | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        default_headers: Mapping[str, str] | None = None,
+        session: aiohttp.ClientSession | None = None,
+        verify_ssl: bool = True,
+    ) -> None:
+        app_key = resolve_api_key(api_key, API_KEY_ENV)
+        knowledge_key = resolve_api_key(knowledge_api_key, KNOWLEDGE_API_KEY_ENV)
+        if app_key is None and knowledge_key is None:
+            raise PulseValidationError(
+                f"no API key: pass api_key=... or set {API_KEY_ENV} "
+                f"(or knowledge_api_key / {KNOWLEDGE_API_KEY_ENV} for the Knowledge API)"
+            )
+        policy = retry_policy or RetryPolicy()
+        if max_retries is not None:
+            policy = msgspec.structs.replace(policy, max_retries=max_retries)
+        if signer is not None and not isinstance(signer, Signer):
+            raise PulseValidationError(
+                "signer must have a sign(method, path, timestamp, body) method"
+            )
+        if max_event_size <= 0:
+            raise PulseValidationError("max_event_size must be positive")
+        self._keys: dict[str, str | None] = {"app": app_key, "knowledge": knowledge_key}
+        self._timeout = coerce_timeout(timeout)
+        self._retry_policy = policy
+        self._max_event_size = max_event_size
+        self._default_headers = dict(default_headers or {})
+        self._transport = Transport(
+            base_url=resolve_base_url(base_url),
+            signer=signer or TimestampSigner(),
+            max_connections=max_connections,
+            max_connections_per_host=max_connections_per_host,
+            session=session,
+            verify_ssl=verify_ssl,
+        )
+        self._owns_transport = True
+        self._attach_resources()
+
+    def _attach_resources(self) -> None:
+        self.chat = Chat(self)
+        self.conversations = Conversations(self)
+
+    # --- configuration ----------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._timeout
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._retry_policy
+
+    @property
+    def connector(self) -> aiohttp.BaseConnector | None:
+        """The connection pool (None until the first request)."""
+        return self._transport.connector
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = _NOT_GIVEN,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        max_event_size: int | None = None,
+    ) -> AsyncPulse:
+        """A copy with other defaults that shares this client's connection pool.
+
+        The copy does not own the pool: closing it is a no-op; close the original.
+        """
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._owns_transport = False
+        if timeout is not _NOT_GIVEN:
+            clone._timeout = coerce_timeout(timeout)
+        if retry_policy is not None:
+            clone._retry_policy = retry_policy
+        if max_retries is not None:
+            clone._retry_policy = msgspec.structs.replace(
+                clone._retry_policy, max_retries=max_retries
+            )
+        if default_headers is not None:
+            clone._default_headers = {**self._default_headers, **default_headers}
+        if max_event_size is not None:
+            clone._max_event_size = max_event_size
+        clone._attach_resources()
+        return clone
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncPulse:
+        _ = self._transport.session  # create the pool inside the running loop
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (a no-op on copies made by `with_options`)."""
+        if self._owns_transport:
+            await self._transport.aclose()
+
+    def __repr__(self) -> str:
+        scopes = [scope for scope, key in self._keys.items() if key]
+        return f"AsyncPulse(base_url={self.base_url!r}, keys={scopes}, timeout={self._timeout!r})"
+
+    # --- the request pipeline -----------------------------------------------------------
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+        scope: Scope = "app",
+        options: RequestOptions,
+    ) -> PreparedRequest:
+        key = self._keys[scope]
+        if key is None:
+            env = API_KEY_ENV if scope == "app" else KNOWLEDGE_API_KEY_ENV
+            raise PulseValidationError(f"this call needs the {scope} API key ({env})")
+        query = {**(params or {}), **options.get("extra_query", {})}
+        headers = {
+            "Authorization": f"Bearer {key}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            **self._default_headers,
+        }
+        body: bytes | Callable[[], aiohttp.FormData] | None = None
+        if form is not None:
+            if options.get("extra_body"):
+                raise PulseValidationError("extra_body is not supported on multipart uploads")
+            body = form
+        elif json is not None or options.get("extra_body"):
+            body = msgspec.json.encode({**(json or {}), **options.get("extra_body", {})})
+            headers["Content-Type"] = "application/json"
+        headers.update(options.get("extra_headers", {}))
+        return PreparedRequest(
+            method=method,
+            path=path,
+            params={k: _query_value(v) for k, v in query.items() if v is not None},
+            headers=headers,
+            body=body,
+        )
+
+    async def _send(
+        self, request: PreparedRequest, options: RequestOptions, *, stream: bool = False
+    ) -> aiohttp.ClientResponse:
+        """Send with retries; a 2xx response with its body unread, or a typed error."""
+        timeout = coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
+        retrying = self._retry_policy.retrying(
+            options.get("max_retries"), what=f"{request.method} {request.path}"
+        )
+        async for attempt in retrying:
+            with attempt:
+                try:
+                    return await self._transport.send(request, timeout, stream=stream)
+                except APIStatusError as exc:
+                    raise self._scrubbed(exc) from None
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _scrubbed(self, exc: APIStatusError) -> APIStatusError:
+        """A server that echoes the key back must not put it into an exception."""
+        for key in self._keys.values():
+            if key and key in exc.message:
+                exc.message = exc.message.replace(key, "***")
+                exc.args = (exc.message,)
+                exc.body = None
+        return exc
+
+    async def _read(self, response: aiohttp.ClientResponse, request: PreparedRequest) -> bytes:
+        try:
+            return await response.read()
+        except TRANSPORT_ERRORS as exc:
+            raise translate(exc, request) from exc
+        finally:
+            response.release()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        cast_to: type[T] | None,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+        scope: Scope = "app",
+        options: RequestOptions,
+    ) -> T:
+        """Send and decode into `cast_to` (None: accept any body, or none, and return None)."""
+        request = self._prepare(
+            method, path, json=json, params=params, form=form, scope=scope, options=options
+        )
+        response = await self._send(request, options)
+        raw = await self._read(response, request)
+        if cast_to is None:
+            return None  # type: ignore[return-value]
+        try:
+            return _decoder_for(cast_to).decode(raw)  # type: ignore[no-any-return,arg-type]
+        except msgspec.DecodeError as exc:
+            raise ResponseDecodeError(
+                f"{method} {path}: the {response.status} response does not decode as "
+                f"{getattr(cast_to, '__name__', cast_to)}: {exc}",
+                status=response.status,
+                body=raw[:2000],
+            ) from None
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        type: type[T],
+        json: Mapping[str, Any] | None = ...,
+        params: Mapping[str, Any] | None = ...,
+        scope: Scope = ...,
+        **options: Any,
+    ) -> T: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        type: None = ...,
+        json: Mapping[str, Any] | None = ...,
+        params: Mapping[str, Any] | None = ...,
+        scope: Scope = ...,
+        **options: Any,
+    ) -> Any: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        type: Any = None,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        scope: Scope = "app",
+        **options: Any,
+    ) -> Any:
+        """Call any endpoint with auth, signing, retries and typed errors.
+
+        For endpoints documented only by name (Create Chat, the Tenant endpoints).
+        `path` is relative to the base URL (`"/create-chat"`). The body is decoded into
+        `type` (a msgspec Struct, dict, list, ...) or, without it, into plain builtins;
+        an empty body gives None.
+        """
+        method = method.upper()
+        if not path.startswith("/"):
+            raise PulseValidationError(f"path must start with '/', got {path!r}")
+        checked = _options(options)
+        request = self._prepare(
+            method, path, json=json, params=params, scope=scope, options=checked
+        )
+        response = await self._send(request, checked)
+        raw = await self._read(response, request)
+        if not raw.strip():
+            return None
+        try:
+            return _decoder_for(Any if type is None else type).decode(raw)
+        except msgspec.DecodeError as exc:
+            raise ResponseDecodeError(
+                f"{method} {path}: {exc}", status=response.status, body=raw[:2000]
+            ) from None
+
+
+_OPTION_NAMES = frozenset(RequestOptions.__annotations__)
+
+
+def _options(options: Mapping[str, Any]) -> RequestOptions:
+    unknown = set(options) - _OPTION_NAMES
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    return options  # type: ignore[return-value]

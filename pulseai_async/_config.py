@@ -1,0 +1,88 @@
+"""Defaults, the timeout shape, and how the environment fills in a client's settings."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import warnings
+from urllib.parse import urlsplit
+
+import msgspec
+
+from ._errors import PulseValidationError
+
+__all__ = ["DEFAULT_BASE_URL", "Timeout"]
+
+DEFAULT_BASE_URL = "https://api-platform.digitpulse.ai/v1"
+API_KEY_ENV = "PULSEAI_API_KEY"
+KNOWLEDGE_API_KEY_ENV = "PULSEAI_KNOWLEDGE_API_KEY"
+BASE_URL_ENV = "PULSEAI_BASE_URL"
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_MAX_CONNECTIONS_PER_HOST = 0  # no per-host cap: one host serves every call
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+
+class Timeout(msgspec.Struct, frozen=True, kw_only=True):
+    """How long a request may take, in seconds; `None` means no limit.
+
+    `total` bounds a whole non-streaming call. Streams ignore it, since a long answer
+    is not an error; they are bounded by `connect` and by `read`, the longest silence
+    between two chunks (the server pings every 10 s, so silence means a dead peer).
+    """
+
+    connect: float | None = 10.0
+    read: float | None = 300.0
+    total: float | None = 600.0
+
+
+DEFAULT_TIMEOUT = Timeout()
+
+
+def coerce_timeout(value: float | Timeout | None) -> Timeout:
+    """A number sets `total` (and `read`, which can never usefully exceed it)."""
+    if value is None:
+        return Timeout(connect=None, read=None, total=None)
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise PulseValidationError(f"timeout must be a positive number or a Timeout, got {value!r}")
+    seconds = float(value)
+    return Timeout(
+        connect=min(DEFAULT_TIMEOUT.connect or seconds, seconds), read=seconds, total=seconds
+    )
+
+
+def resolve_api_key(explicit: str | None, env_name: str) -> str | None:
+    key = explicit if explicit is not None else os.environ.get(env_name)
+    if key is not None and (not isinstance(key, str) or not key.strip()):
+        raise PulseValidationError(
+            f"the API key must be a non-empty string (argument or {env_name})"
+        )
+    return key.strip() if key else None
+
+
+def resolve_base_url(explicit: str | None) -> str:
+    url = explicit or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    if not isinstance(url, str):
+        raise PulseValidationError(f"base_url must be a string, got {type(url).__name__}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PulseValidationError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        warnings.warn(
+            f"base_url {url!r} is plain http to a non-loopback host: "
+            "the API key travels unencrypted",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,362 @@
+"""The exception tree, and the one place that maps a status and code to a class.
+
+```
+PulseError
+├── PulseValidationError (also ValueError)  bad input, raised before anything is sent
+├── APIConnectionError                       the server could not be reached or went away
+│   ├── APITimeoutError
+│   └── StreamInterruptedError               a stream ended before its terminal event
+├── ResponseDecodeError                      a 2xx body that is not what the API documents
+├── EventTooLargeError                       one SSE event above the configured bound
+└── APIStatusError                           the server answered with an error
+    ├── BadRequestError (400) ── one subclass per documented code
+    ├── AuthenticationError (401)
+    ├── PermissionDeniedError (403)
+    ├── NotFoundError (404) ── ConversationNotFoundError
+    ├── ConflictError (409)
+    ├── PayloadTooLargeError (413)
+    ├── UnsupportedMediaTypeError (415)
+    ├── UnprocessableEntityError (422)
+    ├── RateLimitError (429)
+    └── ServerError (5xx) ── InternalServerError (500), BadGatewayError (502),
+                             ServiceUnavailableError (503), GatewayTimeoutError (504)
+```
+
+An in-stream `error` event goes through `make_status_error` as well, so it raises
+the same class the HTTP status and code would have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import msgspec
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AppUnavailableError",
+    "AuthenticationError",
+    "BadGatewayError",
+    "BadRequestError",
+    "CompletionRequestError",
+    "ConflictError",
+    "ConversationNotFoundError",
+    "EventTooLargeError",
+    "GatewayTimeoutError",
+    "InternalServerError",
+    "InvalidParamError",
+    "ModelCurrentlyNotSupportError",
+    "NotChatAppError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "ProviderNotInitializeError",
+    "ProviderQuotaExceededError",
+    "PulseError",
+    "PulseValidationError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "ServiceUnavailableError",
+    "StreamInterruptedError",
+    "UnprocessableEntityError",
+    "UnsupportedMediaTypeError",
+]
+
+
+class PulseError(Exception):
+    """Base of every exception this SDK raises."""
+
+
+class PulseValidationError(PulseError, ValueError):
+    """Input the API would reject, caught before any request is sent."""
+
+
+class APIConnectionError(PulseError):
+    """The request did not get an answer: connection refused, reset, or DNS failure."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read or total timeout ran out; `phase` says which."""
+
+    def __init__(self, message: str, *, phase: str = "total") -> None:
+        super().__init__(message)
+        self.phase = phase
+
+
+class StreamInterruptedError(APIConnectionError):
+    """A stream stopped before its terminal event; `partial_text` holds what arrived."""
+
+    def __init__(self, message: str, *, partial_text: str = "", events_received: int = 0) -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+        self.events_received = events_received
+
+
+class ResponseDecodeError(PulseError):
+    """A success response whose body does not decode to the documented shape."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class EventTooLargeError(PulseError):
+    """One server-sent event grew past `max_event_size` bytes; the stream is closed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a server-sent event exceeded the limit of {limit} bytes")
+        self.limit = limit
+
+
+class APIStatusError(PulseError):
+    """The server answered with an error status (or an in-stream `error` event)."""
+
+    status_code: ClassVar[int | None] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.body = body
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [f"{self.status}"]
+        if self.code:
+            parts.append(self.code)
+        text = f"[{' '.join(parts)}] {self.message}"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"message={self.message!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    status_code = 400
+
+
+class InvalidParamError(BadRequestError):
+    """400 `invalid_param`: a parameter the server rejected."""
+
+
+class AppUnavailableError(BadRequestError):
+    """400 `app_unavailable`: the app's configuration is unusable."""
+
+
+class NotChatAppError(BadRequestError):
+    """400 `not_chat_app`: the key belongs to an app of another mode."""
+
+
+class ProviderNotInitializeError(BadRequestError):
+    """400 `provider_not_initialize`: no model credentials configured."""
+
+
+class ProviderQuotaExceededError(BadRequestError):
+    """400 `provider_quota_exceeded`: the model provider's quota is used up."""
+
+
+class ModelCurrentlyNotSupportError(BadRequestError):
+    """400 `model_currently_not_support`: the configured model is unavailable."""
+
+
+class CompletionRequestError(BadRequestError):
+    """400 `completion_request_error`: text generation failed at the provider."""
+
+
+class AuthenticationError(APIStatusError):
+    status_code = 401
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code = 404
+
+
+class ConversationNotFoundError(NotFoundError):
+    """404 "Conversation Not Exists.": deleted, never created, or another user's."""
+
+
+class ConflictError(APIStatusError):
+    status_code = 409
+
+
+class PayloadTooLargeError(APIStatusError):
+    status_code = 413
+
+
+class UnsupportedMediaTypeError(APIStatusError):
+    status_code = 415
+
+
+class UnprocessableEntityError(APIStatusError):
+    status_code = 422
+
+
+class RateLimitError(APIStatusError):
+    status_code = 429
+
+
+class ServerError(APIStatusError):
+    """Any 5xx answer."""
+
+
+class InternalServerError(ServerError):
+    status_code = 500
+
+
+class BadGatewayError(ServerError):
+    status_code = 502
+
+
+class ServiceUnavailableError(ServerError):
+    status_code = 503
+
+
+class GatewayTimeoutError(ServerError):
+    status_code = 504
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    cls.status_code: cls
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        ConflictError,
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
+        UnprocessableEntityError,
+        RateLimitError,
+        InternalServerError,
+        BadGatewayError,
+        ServiceUnavailableError,
+        GatewayTimeoutError,
+    )
+    if cls.status_code is not None
+}
+
+# A code only selects its class when it arrives with that class's status.
+_BY_CODE: dict[str, type[APIStatusError]] = {
+    "invalid_param": InvalidParamError,
+    "app_unavailable": AppUnavailableError,
+    "not_chat_app": NotChatAppError,
+    "provider_not_initialize": ProviderNotInitializeError,
+    "provider_quota_exceeded": ProviderQuotaExceededError,
+    "model_currently_not_support": ModelCurrentlyNotSupportError,
+    "completion_request_error": CompletionRequestError,
+}
+
+
+def register_error_code(code: str, cls: type[APIStatusError]) -> None:
+    """Map a server error code to a class (used by resource modules with their own codes)."""
+    _BY_CODE[code] = cls
+
+
+def error_class_for(status: int, code: str | None, message: str) -> type[APIStatusError]:
+    by_code = _BY_CODE.get(code or "")
+    if by_code is not None and by_code.status_code == status:
+        return by_code
+    if status == 404 and "conversation" in message.lower():
+        return ConversationNotFoundError
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return ServerError if status >= 500 else APIStatusError
+
+
+def _parse_body(raw: bytes) -> Any:
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return raw.decode("utf-8", "replace")
+
+
+def _code_and_message(body: Any, status: int, reason: str) -> tuple[str | None, str]:
+    """Read the documented `{code, message, status}` envelope and its known deviations."""
+    if isinstance(body, Mapping):
+        code = body.get("code")
+        message = body.get("message") or body.get("error") or body.get("detail")
+        if isinstance(message, Mapping):  # old reqparse: {"message": {"param": "error"}}
+            message = "; ".join(f"{k}: {v}" for k, v in message.items())
+        if message is None and isinstance(body.get("params"), str):
+            message = f"invalid parameter {body['params']}"
+        return (str(code) if code is not None else None), str(message or reason)
+    text = str(body or "").strip()
+    if text.lstrip().startswith("<"):  # an HTML page from a proxy or load balancer
+        return None, f"{status} {reason}".strip()
+    return None, (text[:500] or f"{status} {reason}".strip())
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header given as seconds or as an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds)
+
+
+def make_status_error(
+    status: int,
+    raw_body: bytes,
+    *,
+    reason: str = "",
+    request_id: str | None = None,
+    retry_after: str | None = None,
+) -> APIStatusError:
+    """Build the typed error for an HTTP error response."""
+    body = _parse_body(raw_body)
+    code, message = _code_and_message(body, status, reason)
+    cls = error_class_for(status, code, message)
+    return cls(
+        message,
+        status=status,
+        code=code,
+        request_id=request_id,
+        body=body,
+        retry_after=parse_retry_after(retry_after),
+    )
+
+
+def make_stream_error(payload: Mapping[str, Any], request_id: str | None) -> APIStatusError:
+    """Build the typed error for an in-stream `error` event (HTTP 200, status in the body)."""
+    raw_status = payload.get("status")
+    status = raw_status if isinstance(raw_status, int) else 500
+    code, message = _code_and_message(payload, status, "")
+    cls = error_class_for(status, code, message)
+    return cls(message, status=status, code=code, request_id=request_id, body=dict(payload))

@@ -1,0 +1,258 @@
+"""`ChatStream`: one streamed answer, as typed events and as accumulated state.
+
+It is an async iterator and an async context manager. `async with` releases the
+connection on exit whatever happened (break, exception, cancellation); plain
+`async for` releases it on exhaustion, on error, or on `aclose()`. A stream read to
+its end hands its connection back to the pool for the next request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from ._errors import StreamInterruptedError, make_stream_error
+from ._events import (
+    AgentMessageEvent,
+    ChatEvent,
+    ErrorEvent,
+    MessageEnd,
+    MessageEvent,
+    MessageReplace,
+    Ping,
+    TTSMessageEnd,
+    WorkflowFinished,
+    WorkflowPaused,
+    decode_event,
+)
+from ._models import ChatMessage, MessageMetadata, Usage
+from ._sse import SSEDecoder
+from ._transport import TRANSPORT_ERRORS, request_id_of
+
+__all__ = ["ChatStream"]
+
+_TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
+_TERMINAL_EVENTS = (MessageEnd, WorkflowFinished, WorkflowPaused, TTSMessageEnd)
+
+
+class ChatStream:
+    """A streamed chat answer. Iterate it for typed events, or use the helpers."""
+
+    def __init__(
+        self,
+        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        stop: Callable[[str], Awaitable[None]],
+        *,
+        max_event_size: int,
+    ) -> None:
+        self._open_response = open_response
+        self._stop = stop
+        self._max_event_size = max_event_size
+        self._response: aiohttp.ClientResponse | None = None
+        self._iterator: AsyncIterator[ChatEvent] | None = None
+        self._text_parts: list[str] = []
+        self._closed = False
+        self._cancelled = False
+        self.task_id: str | None = None
+        """Known from the first event; the input to `cancel()`."""
+        self.message_id: str | None = None
+        self.conversation_id: str | None = None
+        self.created_at: int | None = None
+        self.metadata: MessageMetadata | None = None
+        """Set by `message_end`: usage and retriever resources."""
+        self.request_id: str | None = None
+        self.events_received = 0
+        self.finished = False
+        """True once a terminal event arrived (`message_end`, `workflow_finished`, ...)."""
+        self.replaced = False
+        """True if output moderation replaced the answer (`message_replace`)."""
+
+    # --- iteration ------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[ChatEvent]:
+        if self._iterator is None:
+            self._iterator = self._iterate()
+        return self._iterator
+
+    async def __anext__(self) -> ChatEvent:
+        return await self.__aiter__().__anext__()
+
+    async def __aenter__(self) -> ChatStream:
+        await self._ensure_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _ensure_open(self) -> aiohttp.ClientResponse:
+        if self._closed:
+            raise RuntimeError("this stream is closed")
+        if self._response is None:
+            self._response = await self._open_response()
+            self.request_id = request_id_of(self._response.headers)
+        return self._response
+
+    async def _iterate(self) -> AsyncIterator[ChatEvent]:
+        response = await self._ensure_open()
+        decoder = SSEDecoder(self._max_event_size)
+        observe = self._observe
+        try:
+            async for chunk in response.content.iter_any():
+                for sse in decoder.feed(chunk):
+                    if sse.event == "ping":
+                        continue
+                    event = decode_event(sse.data, sse.event)
+                    if type(event) is Ping:
+                        continue
+                    observe(event)
+                    yield event
+        except TRANSPORT_ERRORS as exc:
+            if self._cancelled:
+                return
+            raise self._interrupted(f"the connection failed mid-stream: {exc}") from exc
+        finally:
+            await self._release()
+        if not self.finished and not self._cancelled:
+            raise self._interrupted("the stream ended before its terminal event")
+
+    def _observe(self, event: ChatEvent) -> None:
+        self.events_received += 1
+        kind = type(event)
+        if kind is MessageEvent or kind is AgentMessageEvent:
+            self._text_parts.append(event.answer)  # type: ignore[union-attr]
+        elif kind is MessageEnd:
+            self.metadata = event.metadata  # type: ignore[union-attr]
+            self.finished = True
+        elif kind is MessageReplace:
+            self._text_parts = [event.answer]  # type: ignore[union-attr]
+            self.replaced = True
+        elif kind is ErrorEvent:
+            raise make_stream_error(
+                {"status": event.status, "code": event.code, "message": event.message},  # type: ignore[union-attr]
+                self.request_id,
+            )
+        elif isinstance(event, _TERMINAL_EVENTS):
+            self.finished = True
+        if self.task_id is None:
+            self._learn_ids(event)
+
+    def _learn_ids(self, event: Any) -> None:
+        self.task_id = getattr(event, "task_id", None)
+        self.message_id = self.message_id or getattr(event, "message_id", None)
+        self.conversation_id = self.conversation_id or getattr(event, "conversation_id", None)
+        self.created_at = self.created_at or getattr(event, "created_at", None)
+
+    def _interrupted(self, why: str) -> StreamInterruptedError:
+        return StreamInterruptedError(
+            f"{why} (after {self.events_received} events)",
+            partial_text=self.text,
+            events_received=self.events_received,
+        )
+
+    async def _release(self) -> None:
+        response = self._response
+        if response is None:
+            return
+        if response.content.at_eof() and not response.content.exception():
+            response.release()
+        else:
+            response.close()
+
+    async def aclose(self) -> None:
+        """Close the stream and free its connection. Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._response is not None:
+            await self._release()
+        iterator = self._iterator
+        if iterator is not None and hasattr(iterator, "aclose"):
+            with contextlib.suppress(RuntimeError):  # it is running in another task
+                await iterator.aclose()
+
+    async def cancel(self) -> bool:
+        """Stop the generation on the server (Stop Generate) and close the stream.
+
+        Returns whether a stop request was sent: it needs the `task_id`, which the first
+        event carries. Safe to call from another task while one is iterating.
+        """
+        self._cancelled = True
+        task_id = self.task_id
+        try:
+            if task_id is not None and not self.finished:
+                await self._stop(task_id)
+                return True
+            return False
+        finally:
+            if self._response is not None:
+                self._response.close()
+            self._closed = True
+
+    # --- helpers --------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The answer accumulated so far."""
+        return "".join(self._text_parts)
+
+    @property
+    def usage(self) -> Usage | None:
+        return self.metadata.usage if self.metadata is not None else None
+
+    async def text_deltas(self) -> AsyncIterator[str]:
+        """The answer as it arrives, piece by piece.
+
+        A `message_replace` (output moderation) yields its replacement text whole; use
+        `text_snapshots()` to render exactly what `text` holds after every change.
+        """
+        async for event in self:
+            if isinstance(event, _TEXT_EVENTS) and event.answer:
+                yield event.answer
+
+    async def text_snapshots(self) -> AsyncIterator[str]:
+        """The whole answer so far, after every change to it."""
+        async for event in self:
+            if isinstance(event, _TEXT_EVENTS):
+                yield self.text
+
+    async def until_done(self) -> ChatStream:
+        """Read the stream to its end; returns the stream for its accumulated state."""
+        async for _ in self:
+            pass
+        return self
+
+    async def final_text(self) -> str:
+        """Read to the end and return the complete answer."""
+        return (await self.until_done()).text
+
+    async def final_message(self) -> ChatMessage:
+        """Read to the end and return the answer in the blocking response's shape."""
+        await self.until_done()
+        return ChatMessage(
+            answer=self.text,
+            conversation_id=self.conversation_id or "",
+            message_id=self.message_id or "",
+            id=self.message_id or "",
+            task_id=self.task_id,
+            event="message",
+            metadata=self.metadata or MessageMetadata(),
+            created_at=self.created_at,
+        )
+
+    def __repr__(self) -> str:
+        state = "finished" if self.finished else ("closed" if self._closed else "open")
+        text = self.text
+        shown = text if len(text) <= 200 else text[:200] + "..."
+        return (
+            f"<ChatStream {state} conversation_id={self.conversation_id!r} "
+            f"events={self.events_received} text={shown!r}>"
+        )

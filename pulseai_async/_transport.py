@@ -1,0 +1,178 @@
+"""One HTTP attempt over aiohttp: headers, signing, timeouts, and exception mapping.
+
+Everything aiohttp can raise leaves this module as an SDK exception; an error status
+leaves it as the typed `APIStatusError` subclass with the connection already released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from ._config import Timeout
+from ._errors import APIConnectionError, APITimeoutError, make_status_error
+from ._signing import Signer
+from ._version import __version__
+
+__all__ = ["PreparedRequest", "Transport"]
+
+logger = logging.getLogger("pulseai_async")
+
+USER_AGENT = f"pulseai-async/{__version__} (python; aiohttp {aiohttp.__version__})"
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id")
+
+Body = bytes | Callable[[], aiohttp.FormData] | None
+
+
+class PreparedRequest(msgspec.Struct, kw_only=True):
+    """A request ready to send; the body is bytes, or a factory for multipart forms
+    (a form is consumed when sent, so each retry builds a fresh one)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    body: Body = None
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=None if stream else timeout.total,
+        sock_connect=timeout.connect,
+        sock_read=timeout.read,
+    )
+
+
+class Transport:
+    """Owns the aiohttp session (one connection pool) shared by a client and its copies."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        signer: Signer,
+        max_connections: int,
+        max_connections_per_host: int,
+        session: aiohttp.ClientSession | None,
+        verify_ssl: bool,
+    ) -> None:
+        self.base_url = base_url
+        self.signer = signer
+        self._max_connections = max_connections
+        self._max_per_host = max_connections_per_host
+        self._verify_ssl = verify_ssl
+        self._session = session
+        self._owns_session = session is None
+        self.closed = False
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self.closed:
+            raise RuntimeError("this client is closed; create a new AsyncPulse")
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=self._max_per_host,
+                ssl=self._verify_ssl,
+                enable_cleanup_closed=False,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None),
+                json_serialize=lambda obj: msgspec.json.encode(obj).decode(),
+                raise_for_status=False,
+                auto_decompress=True,
+            )
+        return self._session
+
+    @property
+    def connector(self) -> aiohttp.BaseConnector | None:
+        """The pool, for inspection (tests assert nothing is left checked out)."""
+        return self._session.connector if self._session is not None else None
+
+    async def aclose(self) -> None:
+        self.closed = True
+        if self._session is not None and self._owns_session and not self._session.closed:
+            await self._session.close()
+
+    def sign(self, request: PreparedRequest) -> dict[str, str]:
+        timestamp = int(time.time())
+        body = request.body if isinstance(request.body, bytes) else b""
+        signature = self.signer.sign(
+            method=request.method, path=request.path, timestamp=timestamp, body=body
+        )
+        return {"X-Timestamp": str(timestamp), "X-Signature": signature}
+
+    async def send(
+        self, request: PreparedRequest, timeout: Timeout, *, stream: bool = False
+    ) -> aiohttp.ClientResponse:
+        """Send once. Returns a 2xx response with its body unread; raises otherwise."""
+        headers = {**request.headers, **self.sign(request)}
+        body: Any = request.body() if callable(request.body) else request.body
+        started = time.perf_counter()
+        try:
+            response = await self.session.request(
+                request.method,
+                self.base_url + request.path,
+                params=request.params or None,
+                headers=headers,
+                data=body,
+                timeout=_client_timeout(timeout, stream),
+                allow_redirects=False,
+            )
+        except TRANSPORT_ERRORS as exc:
+            raise translate(exc, request) from exc
+        request_id = request_id_of(response.headers)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (request id %s)",
+                request.method,
+                request.path,
+                response.status,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )
+        if response.status < 400:
+            return response
+        try:
+            raw = await response.read()
+        except TRANSPORT_ERRORS as exc:
+            raise translate(exc, request) from exc
+        finally:
+            response.release()
+        raise make_status_error(
+            response.status,
+            raw,
+            reason=response.reason or "",
+            request_id=request_id,
+            retry_after=response.headers.get("Retry-After"),
+        )
+
+
+TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
+
+
+def translate(exc: BaseException, request: PreparedRequest) -> APIConnectionError:
+    """Map an aiohttp, socket or timeout exception to the SDK's own."""
+    where = f"{request.method} {request.path}"
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(f"{where}: timed out connecting", phase="connect")
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return APITimeoutError(f"{where}: timed out waiting for data", phase="read")
+    if isinstance(exc, asyncio.TimeoutError):
+        return APITimeoutError(f"{where}: timed out", phase="total")
+    return APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")

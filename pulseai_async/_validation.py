@@ -1,0 +1,83 @@
+"""Client-side checks that turn input the API would reject into a clear error before
+anything is sent. Each check names the parameter and what was wrong with it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._errors import PulseValidationError
+
+__all__ = ["check_files", "check_text", "check_uuid", "optional_uuid"]
+
+FILE_TYPES = frozenset({"image", "document", "audio", "video", "custom"})
+TRANSFER_METHODS = frozenset({"remote_url", "local_file"})
+
+
+def check_text(name: str, value: object) -> str:
+    """A required, non-blank string."""
+    if not isinstance(value, str):
+        raise PulseValidationError(f"{name} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise PulseValidationError(f"{name} must not be empty")
+    return value
+
+
+def check_uuid(name: str, value: object) -> str:
+    """A required UUID string (conversation, message, task, file ids)."""
+    text = check_text(name, value)
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        raise PulseValidationError(f"{name} must be a UUID, got {text!r}") from None
+    return text
+
+
+def optional_uuid(name: str, value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return check_uuid(name, value)
+
+
+def check_mapping(name: str, value: object) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PulseValidationError(f"{name} must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def check_files(files: object) -> list[dict[str, Any]] | None:
+    """`files` items: `type`, `transfer_method`, and `url` or `upload_file_id` to match."""
+    if files is None:
+        return None
+    if isinstance(files, str | bytes) or not isinstance(files, Sequence):
+        raise PulseValidationError(
+            f"files must be a list of file objects, got {type(files).__name__}"
+        )
+    checked = []
+    for index, item in enumerate(files):
+        where = f"files[{index}]"
+        if hasattr(item, "as_chat_file"):
+            item = item.as_chat_file()
+        if not isinstance(item, Mapping):
+            raise PulseValidationError(f"{where} must be a mapping, got {type(item).__name__}")
+        kind = item.get("type")
+        if kind not in FILE_TYPES:
+            raise PulseValidationError(
+                f"{where}.type must be one of {sorted(FILE_TYPES)}, got {kind!r}"
+            )
+        method = item.get("transfer_method")
+        if method not in TRANSFER_METHODS:
+            raise PulseValidationError(
+                f"{where}.transfer_method must be 'remote_url' or 'local_file', got {method!r}"
+            )
+        if method == "remote_url":
+            url = item.get("url")
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise PulseValidationError(f"{where}.url must be an http(s) URL for remote_url")
+        else:
+            check_text(f"{where}.upload_file_id", item.get("upload_file_id"))
+        checked.append(dict(item))
+    return checked

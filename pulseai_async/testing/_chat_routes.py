@@ -1,0 +1,271 @@
+"""Emulated Send Chat Message (blocking and streaming) and Stop Generate."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+
+from ._faults import Fault
+from ._state import Conversation, StoredMessage, Task, new_id, now
+from ._wire import PING, error_response, json_response, sse_data
+
+if TYPE_CHECKING:
+    from ._emulator import Emulator
+
+__all__ = ["setup"]
+
+_TOKEN = re.compile(r"\S+\s*|\s+")
+_UNIT_PRICE = Decimal("0.001")
+_ERROR_PINGS = 100  # servers have kept pinging after an in-stream error (dify #37197)
+
+
+def tokens_of(text: str) -> list[str]:
+    """Split an answer into stream deltas that join back to exactly the text."""
+    return _TOKEN.findall(text)
+
+
+def usage_for(prompt_tokens: int, completion_tokens: int, latency: float) -> dict[str, Any]:
+    prompt_price = prompt_tokens * _UNIT_PRICE * Decimal("0.001")
+    completion_price = completion_tokens * Decimal("0.002") * Decimal("0.001")
+    return {
+        "prompt_tokens": prompt_tokens,
+        "prompt_unit_price": "0.001",
+        "prompt_price_unit": "0.001",
+        "prompt_price": f"{prompt_price:.7f}",
+        "completion_tokens": completion_tokens,
+        "completion_unit_price": "0.002",
+        "completion_price_unit": "0.001",
+        "completion_price": f"{completion_price:.7f}",
+        "total_tokens": prompt_tokens + completion_tokens,
+        "total_price": f"{prompt_price + completion_price:.7f}",
+        "currency": "USD",
+        "latency": latency,
+    }
+
+
+async def read_json(request: web.Request) -> dict[str, Any] | web.Response:
+    """The JSON body as a dict, or the platform's 400 for anything else."""
+    try:
+        body = msgspec.json.decode(await request.read())
+    except msgspec.DecodeError:
+        body = None
+    if not isinstance(body, dict):
+        return error_response(
+            400, "invalid_param", "Invalid JSON payload received or JSON payload is empty."
+        )
+    return body
+
+
+def user_of(body: dict[str, Any]) -> str | web.Response:
+    user = body.get("user")
+    if not isinstance(user, str) or not user.strip():
+        return error_response(400, "invalid_param", "Arg user must be provided.")
+    return user
+
+
+def _check_files(files: Any) -> str | None:
+    if files is None:
+        return None
+    if not isinstance(files, list):
+        return "files must be a list."
+    for item in files:
+        if not isinstance(item, dict) or item.get("transfer_method") not in (
+            "remote_url",
+            "local_file",
+        ):
+            return "Invalid file transfer method."
+        if item.get("type") not in ("image", "document", "audio", "video", "custom"):
+            return "Invalid file type."
+    return None
+
+
+class _Turn:
+    """One request's conversation, message and task."""
+
+    def __init__(
+        self, emulator: Emulator, conversation: Conversation, body: dict[str, Any]
+    ) -> None:
+        self.emulator = emulator
+        self.conversation = conversation
+        self.query: str = body["query"]
+        self.inputs: dict[str, Any] = body.get("inputs") or {}
+        self.files: list[dict[str, Any]] = body.get("files") or []
+        self.message_id = new_id()
+        self.created_at = now()
+        self.task = Task(new_id(), conversation.user)
+        self.started = asyncio.get_running_loop().time()
+
+    def envelope(self, event: str) -> dict[str, Any]:
+        return {
+            "event": event,
+            "conversation_id": self.conversation.id,
+            "message_id": self.message_id,
+            "created_at": self.created_at,
+            "task_id": self.task.id,
+        }
+
+    def finish(self, answer: str, completion_tokens: int) -> dict[str, Any]:
+        state = self.emulator.state
+        state.add_message(
+            self.conversation,
+            StoredMessage(
+                id=self.message_id,
+                conversation_id=self.conversation.id,
+                query=self.query,
+                answer=answer,
+                inputs=self.inputs,
+                created_at=self.created_at,
+                files=self.files,
+            ),
+        )
+        self.task.finished = True
+        state.tasks.pop(self.task.id, None)
+        latency = asyncio.get_running_loop().time() - self.started
+        return {
+            "usage": usage_for(len(self.query.split()), completion_tokens, latency),
+            "retriever_resources": [],
+        }
+
+
+def setup(app: web.Application, emulator: Emulator) -> None:
+    async def chat_messages(request: web.Request) -> web.StreamResponse:
+        body = await read_json(request)
+        if isinstance(body, web.Response):
+            return body
+        user = user_of(body)
+        if isinstance(user, web.Response):
+            return user
+        query = body.get("query")
+        if not isinstance(query, str) or not query:
+            return error_response(400, "invalid_param", "query is required")
+        if not isinstance(body.get("inputs", {}), dict):
+            return error_response(400, "invalid_param", "inputs must be an object.")
+        mode = body.get("response_mode") or "blocking"
+        if mode not in ("blocking", "streaming"):
+            return error_response(
+                400, "invalid_param", "response_mode must be blocking or streaming."
+            )
+        file_error = _check_files(body.get("files"))
+        if file_error:
+            return error_response(400, "invalid_param", file_error)
+        conversation_id = body.get("conversation_id") or ""
+        if conversation_id:
+            from ._emulator import is_uuid
+
+            if not is_uuid(conversation_id):
+                return error_response(
+                    400, "invalid_param", f"{conversation_id} is not a valid uuid."
+                )
+            found = emulator.state.conversation(conversation_id, user)
+            if found is None:
+                return error_response(404, "not_found", "Conversation Not Exists.")
+            conversation = found
+        else:
+            conversation = emulator.state.start_conversation(user, query, body.get("inputs") or {})
+        turn = _Turn(emulator, conversation, body)
+        if mode == "blocking":
+            answer = emulator.answer_for(query)
+            metadata = turn.finish(answer, len(tokens_of(answer)))
+            return json_response(
+                {
+                    **turn.envelope("message"),
+                    "id": turn.message_id,
+                    "mode": "chat",
+                    "answer": answer,
+                    "metadata": metadata,
+                },
+                emulator.json_style,
+            )
+        return await _stream(request, turn, request.get("fault"))
+
+    async def stop(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        if isinstance(body, web.Response):
+            return body
+        user = user_of(body)
+        if isinstance(user, web.Response):
+            return user
+        task = emulator.state.tasks.get(request.match_info["task_id"])
+        if task is not None and task.user == user:
+            task.stopped.set()
+        return json_response({"result": "success"}, emulator.json_style)
+
+    app.router.add_post("/v1/chat-messages", chat_messages)
+    app.router.add_post("/v1/chat-messages/{task_id}/stop", stop)
+
+
+async def _stream(request: web.Request, turn: _Turn, fault: Fault | None) -> web.StreamResponse:
+    emulator = turn.emulator
+    style = emulator.json_style
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Request-Id": new_id(),
+        }
+    )
+    await response.prepare(request)
+    emulator.state.tasks[turn.task.id] = turn.task
+    if emulator.ping_first:
+        await response.write(PING)
+    answer = emulator.answer_for(turn.query)
+    sent: list[str] = []
+    for index, token in enumerate(tokens_of(answer)):
+        if (
+            fault is not None
+            and index == fault.after_events
+            and await _apply_stream_fault(request, response, turn, fault)
+        ):
+            return response
+        if turn.task.stopped.is_set():
+            break
+        if emulator.token_delay:
+            await asyncio.sleep(emulator.token_delay)
+        message = turn.envelope("message")
+        message["id"] = turn.message_id
+        message["answer"] = token
+        await response.write(sse_data(message, style))
+        sent.append(token)
+    end = turn.envelope("message_end")
+    end["id"] = turn.message_id
+    end["metadata"] = turn.finish("".join(sent), len(sent))
+    await response.write(sse_data(end, style))
+    await response.write_eof()
+    return response
+
+
+async def _apply_stream_fault(
+    request: web.Request, response: web.StreamResponse, turn: _Turn, fault: Fault
+) -> bool:
+    """Misbehave mid-stream; True when the stream must end here."""
+    if fault.stall:
+        await asyncio.sleep(fault.stall)
+    if fault.malformed:
+        await response.write(b'data: {"event": "message", "answer": \n\n')
+    if fault.error_code is not None:
+        error = {
+            "event": "error",
+            "conversation_id": turn.conversation.id,
+            "message_id": turn.message_id,
+            "created_at": turn.created_at,
+            "status": fault.error_status,
+            "code": fault.error_code,
+            "message": fault.message or fault.error_code,
+        }
+        await response.write(sse_data(error, turn.emulator.json_style))
+        with contextlib.suppress(ConnectionError):
+            for _ in range(_ERROR_PINGS):
+                await asyncio.sleep(0.05)
+                await response.write(PING)
+        return True
+    if fault.drop:
+        assert request.transport is not None
+        request.transport.close()
+        return True
+    return False

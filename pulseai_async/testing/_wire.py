@@ -1,0 +1,92 @@
+"""How the emulator puts bytes on the wire, in the platform's old and new styles."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import msgspec
+from aiohttp import web
+
+__all__ = ["JsonStyle", "dumps", "error_response", "json_response", "sse_data"]
+
+JsonStyle = Literal["compact", "ascii"]
+
+# Messages the platform sends for its documented error codes.
+ERROR_MESSAGES: dict[str, str] = {
+    "invalid_param": "Invalid parameter.",
+    "app_unavailable": "App unavailable, please check your app configurations.",
+    "not_chat_app": "Please check if your app mode matches the right API route.",
+    "conversation_completed": "The conversation has ended. Please start a new conversation.",
+    "provider_not_initialize": (
+        "No valid model provider credentials found. Please go to Settings -> Model Provider "
+        "to complete your provider credentials."
+    ),
+    "provider_quota_exceeded": (
+        "Your quota for Dify Hosted OpenAI has been exhausted. Please go to Settings -> "
+        "Model Provider to complete your own provider credentials."
+    ),
+    "model_currently_not_support": (
+        "Dify Hosted OpenAI trial currently not support the GPT-4 model."
+    ),
+    "completion_request_error": "Completion request failed.",
+    "not_found": "Not Found.",
+    "unauthorized": "Access token is invalid",
+    "forbidden": "Forbidden.",
+    "too_many_requests": "Too many requests. Please try again later.",
+    "internal_server_error": "Internal Server Error, please contact support.",
+    "bad_gateway": "Bad Gateway",
+    "service_unavailable": "Service Unavailable",
+    "gateway_timeout": "Gateway Timeout",
+}
+
+DEFAULT_CODES: dict[int, str] = {
+    400: "invalid_param",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "file_too_large",
+    415: "unsupported_file_type",
+    422: "unprocessable_entity",
+    429: "too_many_requests",
+    500: "internal_server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+def dumps(obj: Any, style: JsonStyle) -> bytes:
+    """Old servers: Python `json.dumps` (ASCII-escaped, spaced); new: compact UTF-8."""
+    if style == "ascii":
+        return json.dumps(obj).encode()
+    return msgspec.json.encode(obj)
+
+
+def json_response(obj: Any, style: JsonStyle, status: int = 200) -> web.Response:
+    return web.Response(body=dumps(obj, style), status=status, content_type="application/json")
+
+
+def error_response(
+    status: int,
+    code: str | None = None,
+    message: str | None = None,
+    *,
+    style: JsonStyle = "compact",
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """The documented envelope `{"code", "message", "status"}`."""
+    code = code or DEFAULT_CODES.get(status, "unknown")
+    body = {"code": code, "message": message or ERROR_MESSAGES.get(code, code), "status": status}
+    response = json_response(body, style, status)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def sse_data(obj: Any, style: JsonStyle) -> bytes:
+    return b"data: " + dumps(obj, style) + b"\n\n"
+
+
+PING = b"event: ping\n\n"
