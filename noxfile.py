@@ -14,7 +14,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "pulseai_async", "tests", "benchmarks")
+    session.run("ruff", "check", ".")
 
 
 @nox.session

@@ -1,0 +1,86 @@
+"""Paged listings as async iterators that fetch pages on demand.
+
+`AsyncPager` wraps a `fetch(cursor) -> (items, next_cursor)` coroutine: iterating it
+yields items across pages, fetching the next page only when the current one is used up;
+`pages()` yields whole pages for callers who want them. `next_cursor` is None on the
+last page. Cursor kinds differ by endpoint (`last_id`, `first_id`, page numbers); the
+resource module that builds the pager decides what a cursor is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+__all__ = ["AsyncPager", "Page"]
+
+T = TypeVar("T")
+
+
+class Page(Generic[T]):
+    """One fetched page: its `items` and whether another follows (`has_more`)."""
+
+    __slots__ = ("items", "next_cursor", "raw")
+
+    def __init__(self, items: Sequence[T], next_cursor: Any, raw: Any = None) -> None:
+        self.items = list(items)
+        self.next_cursor = next_cursor
+        self.raw = raw
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"Page({len(self.items)} items, has_more={self.has_more})"
+
+
+Fetch = Callable[[Any], Awaitable[Page[T]]]
+
+
+class AsyncPager(Generic[T]):
+    """`async for item in pager` (every item, fetched lazily) or
+    `async for page in pager.pages()`; `await pager.first_page()` for just one."""
+
+    def __init__(self, fetch: Fetch[T], first_cursor: Any = None, *, limit: int | None = None):
+        self._fetch = fetch
+        self._first_cursor = first_cursor
+        self._limit = limit
+
+    async def first_page(self) -> Page[T]:
+        return await self._fetch(self._first_cursor)
+
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        cursor = self._first_cursor
+        while True:
+            page = await self._fetch(cursor)
+            yield page
+            if page.next_cursor is None or not page.items:
+                return
+            cursor = page.next_cursor
+
+    async def _items(self) -> AsyncIterator[T]:
+        remaining = self._limit
+        async for page in self.pages():
+            for item in page.items:
+                if remaining is not None:
+                    if remaining <= 0:
+                        return
+                    remaining -= 1
+                yield item
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def collect(self) -> list[T]:
+        """Every item (up to the pager's limit) in a list."""
+        return [item async for item in self]
+
+    def __repr__(self) -> str:
+        return f"<AsyncPager cursor={self._first_cursor!r} limit={self._limit}>"

@@ -1,0 +1,212 @@
+"""File inputs for multipart uploads: a path, bytes, or a sync or async file object.
+
+`prepare_upload` checks the input before anything is sent (it exists, has a name the
+server can take the type from, is not over a size limit) and returns an `Upload` whose
+`form()` builds a fresh multipart body on each attempt, so a retried upload starts over.
+Paths are streamed from disk with anyio in 256 KiB chunks and never held in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import IO, Any, Protocol, runtime_checkable
+
+import aiohttp
+import anyio
+from aiohttp.payload import AsyncIterablePayload, BytesPayload, Payload
+
+from ._errors import PulseValidationError
+
+__all__ = ["AsyncReadable", "FileInput", "Upload", "prepare_upload"]
+
+CHUNK_SIZE = 256 * 1024
+
+
+@runtime_checkable
+class AsyncReadable(Protocol):
+    """An async file object (anyio, aiofiles, ...): `await f.read(n)` returns bytes."""
+
+    async def read(self, size: int = -1, /) -> bytes: ...
+
+
+FileContent = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncReadable
+FileInput = FileContent | tuple[str, FileContent] | tuple[str, FileContent, str]
+"""A path; or content with a name: `("photo.png", data)`, optionally with a content type
+as a third item. File objects with a `.name` (`open(...)`) need no tuple."""
+
+
+class _SizedStream(AsyncIterablePayload):
+    """A streamed part whose length is known, so the request gets a Content-Length."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], size: int | None, **kwargs: Any) -> None:
+        super().__init__(chunks, **kwargs)
+        self._size = size
+
+
+class Upload:
+    """One checked file, ready to be sent any number of times."""
+
+    def __init__(
+        self,
+        filename: str,
+        content_type: str,
+        size: int | None,
+        open_chunks: Callable[[], AsyncIterator[bytes]] | None = None,
+        data: bytes | None = None,
+    ) -> None:
+        self.filename = filename
+        self.content_type = content_type
+        self.size = size
+        self._open_chunks = open_chunks
+        self._data = data
+
+    def payload(self) -> Payload:
+        if self._data is not None:
+            return BytesPayload(self._data, content_type=self.content_type)
+        assert self._open_chunks is not None
+        return _SizedStream(self._open_chunks(), self.size, content_type=self.content_type)
+
+    def form(
+        self, field: str = "file", fields: Mapping[str, str] | None = None
+    ) -> aiohttp.FormData:
+        """A new multipart body: the plain `fields` first, then the file part."""
+        form = aiohttp.FormData()
+        for name, value in (fields or {}).items():
+            form.add_field(name, value)
+        form.add_field(field, self.payload(), filename=self.filename)
+        return form
+
+    def __repr__(self) -> str:
+        return f"Upload({self.filename!r}, {self.content_type!r}, size={self.size})"
+
+
+def _guess_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+async def _path_chunks(path: anyio.Path) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as handle:
+        while chunk := await handle.read(CHUNK_SIZE):
+            yield chunk
+
+
+def _sync_chunks(handle: IO[bytes], start: int | None) -> Callable[[], AsyncIterator[bytes]]:
+    used = False
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal used
+        if start is not None:
+            handle.seek(start)
+        elif used:
+            raise PulseValidationError("cannot resend an upload from a non-seekable file object")
+        used = True
+        while chunk := await anyio.to_thread.run_sync(handle.read, CHUNK_SIZE):
+            yield chunk
+
+    return chunks
+
+
+def _async_chunks(handle: AsyncReadable) -> Callable[[], AsyncIterator[bytes]]:
+    used = False
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal used
+        if used:
+            seek = getattr(handle, "seek", None)
+            if seek is None:
+                raise PulseValidationError("cannot resend an upload from an async stream")
+            await seek(0)
+        used = True
+        while chunk := await handle.read(CHUNK_SIZE):
+            yield chunk
+
+    return chunks
+
+
+def _seekable_size(handle: IO[bytes]) -> tuple[int | None, int | None]:
+    """(start position, remaining bytes) of a seekable file object, else (None, None)."""
+    try:
+        if not handle.seekable():
+            return None, None
+        start = handle.tell()
+        end = handle.seek(0, io.SEEK_END)
+        handle.seek(start)
+        return start, end - start
+    except (AttributeError, OSError):
+        return None, None
+
+
+def _name_of(obj: object) -> str | None:
+    name = getattr(obj, "name", None)
+    return os.path.basename(name) if isinstance(name, str) and name else None
+
+
+async def prepare_upload(
+    file: FileInput, *, what: str = "file", max_size: int | None = None
+) -> Upload:
+    """Check a file input and make it sendable; raises `PulseValidationError` naming
+    the problem (missing path, no file name, over `max_size`) before any request."""
+    filename: str | None = None
+    content_type: str | None = None
+    content: Any = file
+    if isinstance(file, tuple):
+        if len(file) not in (2, 3) or not isinstance(file[0], str) or not file[0]:
+            raise PulseValidationError(
+                f"{what} must be a path, a file object, or (filename, content[, content_type])"
+            )
+        filename, content = file[0], file[1]
+        content_type = file[2] if len(file) == 3 else None
+
+    if isinstance(content, str | os.PathLike):
+        path = anyio.Path(os.fspath(content))
+        if not await path.is_file():
+            raise PulseValidationError(f"{what}: no such file {os.fspath(content)!r}")
+        size = (await path.stat()).st_size
+        filename = filename or path.name
+        upload = Upload(
+            filename,
+            content_type or _guess_type(filename),
+            size,
+            open_chunks=lambda: _path_chunks(path),
+        )
+    elif isinstance(content, bytes | bytearray | memoryview):
+        if filename is None:
+            raise PulseValidationError(
+                f"{what}: raw bytes need a file name for the server to know the type; "
+                f'pass ("name.ext", data)'
+            )
+        data = bytes(content)
+        upload = Upload(filename, content_type or _guess_type(filename), len(data), data=data)
+    elif isinstance(content, AsyncReadable):
+        filename = filename or _name_of(content)
+        if filename is None:
+            raise PulseValidationError(f'{what}: pass ("name.ext", stream) for a nameless stream')
+        upload = Upload(
+            filename,
+            content_type or _guess_type(filename),
+            None,
+            open_chunks=_async_chunks(content),
+        )
+    elif hasattr(content, "read"):
+        filename = filename or _name_of(content)
+        if filename is None:
+            raise PulseValidationError(f'{what}: pass ("name.ext", file) for a nameless file')
+        start, remaining = _seekable_size(content)
+        upload = Upload(
+            filename,
+            content_type or _guess_type(filename),
+            remaining,
+            open_chunks=_sync_chunks(content, start),
+        )
+    else:
+        raise PulseValidationError(
+            f"{what} must be a path, bytes or a file object, got {type(content).__name__}"
+        )
+    if max_size is not None and upload.size is not None and upload.size > max_size:
+        raise PulseValidationError(
+            f"{what} {upload.filename!r} is {upload.size} bytes, over the {max_size}-byte limit"
+        )
+    return upload
