@@ -16,10 +16,13 @@ from ._errors import (
     ConflictError,
     ConversationNotFoundError,
     EventTooLargeError,
+    FilenameNotExistsError,
+    FileTooLargeError,
     GatewayTimeoutError,
     InternalServerError,
     InvalidParamError,
     ModelCurrentlyNotSupportError,
+    NoFileUploadedError,
     NotChatAppError,
     NotFoundError,
     PayloadTooLargeError,
@@ -33,7 +36,9 @@ from ._errors import (
     ServerError,
     ServiceUnavailableError,
     StreamInterruptedError,
+    TooManyFilesError,
     UnprocessableEntityError,
+    UnsupportedFileTypeError,
     UnsupportedMediaTypeError,
 )
 from ._events import (
@@ -83,10 +88,12 @@ from ._models import (
     Usage,
 )
 from ._options import RequestOptions
+from ._pagination import AsyncPager, Page
 from ._retry import RetryPolicy
 from ._signing import HmacSigner, Signer, TimestampSigner
 from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import ChatStream
+from ._uploads import AsyncReadable, FileInput
 from ._version import __version__
 
 __all__ = [
@@ -168,6 +175,15 @@ __all__ = [
     "UnknownEvent",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
+    "AsyncReadable",
+    "FileInput",
+    "AsyncPager",
+    "Page",
+    "FileTooLargeError",
+    "FilenameNotExistsError",
+    "NoFileUploadedError",
+    "TooManyFilesError",
+    "UnsupportedFileTypeError",
     "Usage",
     "WorkflowData",
     "WorkflowFinished",

@@ -14,8 +14,8 @@ PulseError
     ├── PermissionDeniedError (403)
     ├── NotFoundError (404) ── ConversationNotFoundError
     ├── ConflictError (409)
-    ├── PayloadTooLargeError (413)
-    ├── UnsupportedMediaTypeError (415)
+    ├── PayloadTooLargeError (413) ── FileTooLargeError
+    ├── UnsupportedMediaTypeError (415) ── UnsupportedFileTypeError
     ├── UnprocessableEntityError (422)
     ├── RateLimitError (429)
     └── ServerError (5xx) ── InternalServerError (500), BadGatewayError (502),
@@ -47,10 +47,13 @@ __all__ = [
     "ConflictError",
     "ConversationNotFoundError",
     "EventTooLargeError",
+    "FileTooLargeError",
+    "FilenameNotExistsError",
     "GatewayTimeoutError",
     "InternalServerError",
     "InvalidParamError",
     "ModelCurrentlyNotSupportError",
+    "NoFileUploadedError",
     "NotChatAppError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -64,7 +67,9 @@ __all__ = [
     "ServerError",
     "ServiceUnavailableError",
     "StreamInterruptedError",
+    "TooManyFilesError",
     "UnprocessableEntityError",
+    "UnsupportedFileTypeError",
     "UnsupportedMediaTypeError",
 ]
 
@@ -214,6 +219,29 @@ class UnsupportedMediaTypeError(APIStatusError):
     status_code = 415
 
 
+# --- file uploads (File Upload, Speech to Text, Knowledge documents) --------------------
+
+
+class NoFileUploadedError(BadRequestError):
+    """400 `no_file_uploaded` (or `no_audio_uploaded`): the request carried no file part."""
+
+
+class TooManyFilesError(BadRequestError):
+    """400 `too_many_files`: only one file per request."""
+
+
+class FilenameNotExistsError(BadRequestError):
+    """400 `filename_not_exists_error`: the file part has no file name."""
+
+
+class FileTooLargeError(PayloadTooLargeError):
+    """413 `file_too_large` (or `audio_too_large`): over the platform's size limit."""
+
+
+class UnsupportedFileTypeError(UnsupportedMediaTypeError):
+    """415 `unsupported_file_type` (or `unsupported_audio_type`)."""
+
+
 class UnprocessableEntityError(APIStatusError):
     status_code = 422
 
@@ -271,6 +299,14 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "provider_quota_exceeded": ProviderQuotaExceededError,
     "model_currently_not_support": ModelCurrentlyNotSupportError,
     "completion_request_error": CompletionRequestError,
+    "no_file_uploaded": NoFileUploadedError,
+    "no_audio_uploaded": NoFileUploadedError,
+    "too_many_files": TooManyFilesError,
+    "filename_not_exists_error": FilenameNotExistsError,
+    "file_too_large": FileTooLargeError,
+    "audio_too_large": FileTooLargeError,
+    "unsupported_file_type": UnsupportedFileTypeError,
+    "unsupported_audio_type": UnsupportedFileTypeError,
 }
 
 

@@ -1,0 +1,54 @@
+"""Reading multipart uploads in the emulator, with the platform's error answers."""
+
+from __future__ import annotations
+
+import msgspec
+from aiohttp import web
+
+from ._wire import error_response
+
+__all__ = ["ReceivedFile", "read_upload"]
+
+
+class ReceivedFile(msgspec.Struct, kw_only=True):
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def extension(self) -> str:
+        return self.filename.rsplit(".", 1)[-1].lower() if "." in self.filename else ""
+
+
+async def read_upload(
+    request: web.Request, *, file_field: str = "file", no_file_code: str = "no_file_uploaded"
+) -> tuple[dict[str, str], ReceivedFile] | web.Response:
+    """The form's plain fields and its one file, or the documented 400 answer."""
+    if not request.content_type.startswith("multipart/"):
+        return error_response(400, no_file_code, "Please upload your file.")
+    fields: dict[str, str] = {}
+    files: list[ReceivedFile] = []
+    reader = await request.multipart()
+    async for part in reader:
+        if not isinstance(part, web.BodyPartReader):
+            continue
+        if part.filename is None:
+            fields[part.name or ""] = (await part.read()).decode("utf-8", "replace")
+            continue
+        data = bytearray()
+        while chunk := await part.read_chunk(256 * 1024):
+            data.extend(chunk)
+        if part.name == file_field:
+            content_type = part.headers.get("Content-Type", "application/octet-stream")
+            files.append(
+                ReceivedFile(filename=part.filename, content_type=content_type, data=bytes(data))
+            )
+    if not files:
+        return error_response(400, no_file_code, "Please upload your file.")
+    if len(files) > 1:
+        return error_response(400, "too_many_files", "Only one file is allowed.")
+    if not files[0].filename.strip():
+        return error_response(
+            400, "filename_not_exists_error", "The specified filename does not exist."
+        )
+    return fields, files[0]
