@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msgspec
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from ._wire import error_response
 
@@ -30,7 +30,7 @@ async def read_upload(
     files: list[ReceivedFile] = []
     reader = await request.multipart()
     async for part in reader:
-        if not isinstance(part, web.BodyPartReader):
+        if not isinstance(part, BodyPartReader):
             continue
         if part.filename is None:
             fields[part.name or ""] = (await part.read()).decode("utf-8", "replace")
