@@ -62,6 +62,11 @@ class Event(Model, tag_field="event"):
     created_at: int | None = None
     task_id: str | None = None
 
+    @property
+    def event(self) -> str:
+        """The event's name on the wire (`"message"`, `"message_end"`, ...)."""
+        return type(self).__struct_config__.tag  # type: ignore[return-value]
+
 
 # --- reply events -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
-from ._faults import Fault
+from ._faults import FAULT_KEY, Fault
 from ._state import Conversation, StoredMessage, Task, new_id, now
 from ._wire import PING, error_response, json_response, sse_data
 
@@ -182,7 +182,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
                 },
                 emulator.json_style,
             )
-        return await _stream(request, turn, request.get("fault"))
+        return await _stream(request, turn, request.get(FAULT_KEY))
 
     async def stop(request: web.Request) -> web.Response:
         body = await read_json(request)

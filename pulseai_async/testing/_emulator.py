@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 from aiohttp import web
 
-from ._faults import Fault, FaultPlan
+from ._faults import FAULT_KEY, Fault, FaultPlan
 from ._state import State
 from ._wire import JsonStyle, error_response
 
@@ -157,7 +157,7 @@ class Emulator:
             if fault.status is not None:
                 return self._fault_response(fault)
             if fault.is_stream_fault:
-                request["fault"] = fault
+                request[FAULT_KEY] = fault
         try:
             return await handler(request)
         except web.HTTPException as exc:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import msgspec
+from aiohttp import web
 
-__all__ = ["Fault", "FaultPlan"]
+__all__ = ["FAULT_KEY", "Fault", "FaultPlan"]
 
 
 class Fault(msgspec.Struct, kw_only=True):
@@ -84,3 +85,7 @@ class FaultPlan:
 
     def __len__(self) -> int:
         return sum(1 for fault in self._faults if fault.times > 0)
+
+
+FAULT_KEY = web.RequestKey("pulseai_fault", Fault)
+"""Where the emulator leaves a stream fault for the route that streams."""
