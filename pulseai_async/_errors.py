@@ -6,6 +6,7 @@ PulseError
 ├── APIConnectionError                       the server could not be reached or went away
 │   ├── APITimeoutError
 │   └── StreamInterruptedError               a stream ended before its terminal event
+│       └── StreamTimeoutError               ... because a read timed out (also APITimeoutError)
 ├── ResponseDecodeError                      a 2xx body that is not what the API documents
 ├── EventTooLargeError                       one SSE event above the configured bound
 └── APIStatusError                           the server answered with an error
@@ -67,6 +68,7 @@ __all__ = [
     "ServerError",
     "ServiceUnavailableError",
     "StreamInterruptedError",
+    "StreamTimeoutError",
     "TooManyFilesError",
     "UnprocessableEntityError",
     "UnsupportedFileTypeError",
@@ -101,6 +103,15 @@ class StreamInterruptedError(APIConnectionError):
         super().__init__(message)
         self.partial_text = partial_text
         self.events_received = events_received
+
+
+class StreamTimeoutError(StreamInterruptedError, APITimeoutError):
+    """No data arrived within the read timeout mid-stream: both a timeout (`phase` is
+    "read") and an interruption (`partial_text` holds what arrived)."""
+
+    def __init__(self, message: str, *, partial_text: str = "", events_received: int = 0) -> None:
+        super().__init__(message, partial_text=partial_text, events_received=events_received)
+        self.phase = "read"
 
 
 class ResponseDecodeError(PulseError):

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from ._errors import StreamInterruptedError, make_stream_error
+from ._errors import StreamInterruptedError, StreamTimeoutError, make_stream_error
 from ._events import (
     AgentMessageEvent,
     ChatEvent,
@@ -118,6 +118,10 @@ class ChatStream:
         except TRANSPORT_ERRORS as exc:
             if self._cancelled:
                 return
+            if isinstance(exc, aiohttp.ServerTimeoutError):
+                raise self._interrupted(
+                    "no data within the read timeout", StreamTimeoutError
+                ) from exc
             raise self._interrupted(f"the connection failed mid-stream: {exc}") from exc
         finally:
             await self._release()
@@ -151,8 +155,10 @@ class ChatStream:
         self.conversation_id = self.conversation_id or getattr(event, "conversation_id", None)
         self.created_at = self.created_at or getattr(event, "created_at", None)
 
-    def _interrupted(self, why: str) -> StreamInterruptedError:
-        return StreamInterruptedError(
+    def _interrupted(
+        self, why: str, kind: type[StreamInterruptedError] = StreamInterruptedError
+    ) -> StreamInterruptedError:
+        return kind(
             f"{why} (after {self.events_received} events)",
             partial_text=self.text,
             events_received=self.events_received,

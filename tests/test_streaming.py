@@ -218,14 +218,22 @@ async def test_no_total_time_limit_on_a_long_stream(emulator: Emulator) -> None:
     assert text == emulator.answer
 
 
+def stream_start(emulator: Emulator) -> str:
+    from pulseai_async.testing._chat_routes import tokens_of
+
+    return "".join(tokens_of(emulator.answer_for("q"))[:2])
+
+
 async def test_stall_mid_stream_hits_the_read_timeout(emulator: Emulator) -> None:
     emulator.faults.add(path="/chat-messages", after_events=2, stall=5.0)
     async with emulator.client(timeout=pa.Timeout(connect=2, read=0.3)) as pulse:
         with anyio.fail_after(4):
-            with pytest.raises(pa.APIConnectionError) as caught:
+            with pytest.raises(pa.APITimeoutError) as caught:
                 await pulse.chat.stream("q", user="u").final_text()
         assert checked_out(pulse) == 0
-    assert isinstance(caught.value, pa.StreamInterruptedError | pa.APITimeoutError)
+    assert isinstance(caught.value, pa.StreamInterruptedError)
+    assert caught.value.phase == "read"
+    assert caught.value.partial_text == stream_start(emulator)
 
 
 async def test_cancel_stops_the_generation_on_the_server(emulator: Emulator) -> None:
