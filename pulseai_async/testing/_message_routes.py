@@ -71,9 +71,9 @@ def suggestions_for(message: StoredMessage) -> list[str]:
     """Three follow-up questions, always the same for the same message."""
     topic = " ".join(message.query.split()[:6]).rstrip("?.!") or "this"
     return [
-        f"Can you tell me more about {topic}?",
-        f"What are the alternatives to {topic}?",
-        f"How do I get started with {topic}?",
+        f'Can you say more about "{topic}"?',
+        "Can you give me an example?",
+        "What should I ask next?",
     ]
 
 

@@ -65,10 +65,11 @@ async def test_suggested_questions(emulator: Emulator, pulse: pa.AsyncPulse) -> 
     reply = await pulse.chat.send("How do solar panels work?", user="u")
     questions = await pulse.messages.suggested(reply.message_id, user="u")
     assert questions == [
-        "Can you tell me more about How do solar panels work?",
-        "What are the alternatives to How do solar panels work?",
-        "How do I get started with How do solar panels work?",
+        'Can you say more about "How do solar panels work"?',
+        "Can you give me an example?",
+        "What should I ask next?",
     ]
+    assert await pulse.messages.suggested(reply.message_id, user="u") == questions
     assert emulator.requests[-1].query == {"user": "u"}
 
 
