@@ -7,7 +7,8 @@ history with `first_id` (the oldest message already seen).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator
 from typing import Any, Literal, Unpack
 
 import msgspec
@@ -51,15 +52,16 @@ class _OldestFirstPager(AsyncPager[HistoryMessage]):
     """History from the first message on: the server only pages backwards, so this
     fetches every page first, then yields them oldest page first."""
 
-    async def pages(self) -> AsyncIterator[Page[HistoryMessage]]:
+    async def pages(self) -> AsyncGenerator[Page[HistoryMessage], None]:
         fetched = [page async for page in super().pages()]
         for index in range(len(fetched) - 1, -1, -1):
             page = fetched[index]
             yield Page(list(reversed(page.items)), None if index == 0 else True, page.raw)
 
     async def first_page(self) -> Page[HistoryMessage]:
-        async for page in self.pages():
-            return page
+        async with contextlib.aclosing(self.pages()) as pages:
+            async for page in pages:
+                return page
         raise AssertionError("unreachable: pages() yields at least one page")
 
 

@@ -18,6 +18,7 @@ PulseError
     ├── UnsupportedMediaTypeError (415) ── UnsupportedFileTypeError
     ├── UnprocessableEntityError (422)
     ├── RateLimitError (429)
+    ├── SuggestedQuestionsDisabledError (400 or 403, by server version)
     └── ServerError (5xx) ── InternalServerError (500), BadGatewayError (502),
                              ServiceUnavailableError (503), GatewayTimeoutError (504)
 ```
