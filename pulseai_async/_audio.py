@@ -17,7 +17,7 @@ import aiohttp
 import anyio
 
 from ._app_models import Transcription
-from ._errors import PulseValidationError, StreamInterruptedError
+from ._errors import APITimeoutError, PulseValidationError, StreamInterruptedError
 from ._options import RequestOptions
 from ._resource import Resource
 from ._transport import TRANSPORT_ERRORS, request_id_of
@@ -63,6 +63,10 @@ class TextToAudio:
                 self.bytes_received += len(chunk)
                 yield chunk
         except TRANSPORT_ERRORS as exc:
+            if isinstance(exc, TimeoutError):
+                raise APITimeoutError(
+                    f"the audio stream timed out after {self.bytes_received} bytes", phase="read"
+                ) from exc
             raise StreamInterruptedError(
                 f"the audio stream broke after {self.bytes_received} bytes: {exc}"
             ) from exc

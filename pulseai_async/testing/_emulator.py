@@ -60,7 +60,14 @@ class RecordedRequest(msgspec.Struct, kw_only=True):
 
 
 class Emulator:
-    """A local PulseAI server. All options can be changed between requests."""
+    """A local PulseAI server. All options can be changed between requests.
+
+    App API options: `upload_limit` and `audio_upload_limit` (bytes; over them File Upload
+    and Speech to Text answer 413), `upload_extensions` (others get 415),
+    `suggested_questions_after_answer` (off: Next Suggested Questions answers 400
+    "Suggested Questions Is Disabled."), `speech_to_text_supported` (off: 400
+    `provider_not_support_speech_to_text`).
+    """
 
     def __init__(
         self,

@@ -133,3 +133,35 @@ async def test_speech_to_text_errors(emulator: Emulator, pulse: pa.AsyncPulse) -
     emulator.faults.add(path="/audio-to-text", status=400, code="no_audio_uploaded")
     with pytest.raises(pa.NoFileUploadedError):
         await pulse.audio.speech_to_text(("a.wav", b"x"), user="u")
+
+
+async def test_a_dropped_audio_stream_raises_stream_interrupted() -> None:
+    """A purpose-built server that sends part of the audio, then drops the connection."""
+    from aiohttp import web
+
+    async def half_then_drop(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "audio/mpeg"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b"ID3" + bytes(5000))
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/text-to-audio", half_then_drop)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with pa.AsyncPulse(api_key="k", base_url=f"http://127.0.0.1:{port}/v1") as pulse:
+            audio = pulse.audio.text_to_audio("hi", user="u")
+            with pytest.raises(pa.StreamInterruptedError, match="audio stream broke"):
+                await audio.read()
+            assert audio.content_type == "audio/mpeg"
+            assert audio.bytes_received >= 3
+            assert checked_out(pulse) == 0
+    finally:
+        await runner.cleanup()

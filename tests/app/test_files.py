@@ -45,6 +45,8 @@ async def test_upload_from_bytes_needs_and_uses_a_name(
 ) -> None:
     uploaded = await pulse.files.upload(("notes.txt", b"hello world"), user="u")
     assert uploaded.mime_type == "text/plain"
+    assert uploaded.as_chat_file()["type"] == "document"
+    assert uploaded.as_chat_file("custom")["type"] == "custom"
     assert emulator.state.files[uploaded.id].data == b"hello world"
 
     with pytest.raises(pa.PulseValidationError, match="file name"):
