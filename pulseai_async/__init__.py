@@ -2,8 +2,29 @@
 
 from contextlib import suppress as _suppress
 
+from ._app_models import (
+    AppInfo,
+    AppMeta,
+    AppParameters,
+    Conversation,
+    FeatureToggle,
+    FileUploadSettings,
+    FormControl,
+    HistoryMessage,
+    HistoryMessageFile,
+    ImageUploadSettings,
+    MessageAgentThought,
+    MessageFeedback,
+    SystemParameters,
+    TextToSpeechSettings,
+    ToolIcon,
+    Transcription,
+    UploadedFile,
+)
+from ._audio import TextToAudio
 from ._client import AsyncPulse
 from ._config import DEFAULT_BASE_URL, Timeout
+from ._conversations import HistoryOrder, SortBy
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -16,6 +37,7 @@ from ._errors import (
     ConflictError,
     ConversationNotFoundError,
     EventTooLargeError,
+    FeedbackRatingRequiredError,
     FilenameNotExistsError,
     FileTooLargeError,
     GatewayTimeoutError,
@@ -28,6 +50,7 @@ from ._errors import (
     PayloadTooLargeError,
     PermissionDeniedError,
     ProviderNotInitializeError,
+    ProviderNotSupportSpeechToTextError,
     ProviderQuotaExceededError,
     PulseError,
     PulseValidationError,
@@ -37,6 +60,7 @@ from ._errors import (
     ServiceUnavailableError,
     StreamInterruptedError,
     StreamTimeoutError,
+    SuggestedQuestionsDisabledError,
     TooManyFilesError,
     UnprocessableEntityError,
     UnsupportedFileTypeError,
@@ -80,6 +104,7 @@ from ._events import (
     WorkflowPaused,
     WorkflowStarted,
 )
+from ._messages import Rating
 from ._models import (
     AnnotationReply,
     ChatMessage,
@@ -192,6 +217,31 @@ __all__ = [
     "WorkflowPaused",
     "WorkflowStarted",
     "__version__",
+    # App API resources and models
+    "AppInfo",
+    "AppMeta",
+    "AppParameters",
+    "Conversation",
+    "FeatureToggle",
+    "FeedbackRatingRequiredError",
+    "FileUploadSettings",
+    "FormControl",
+    "HistoryMessage",
+    "HistoryMessageFile",
+    "HistoryOrder",
+    "ImageUploadSettings",
+    "MessageAgentThought",
+    "MessageFeedback",
+    "ProviderNotSupportSpeechToTextError",
+    "Rating",
+    "SortBy",
+    "SuggestedQuestionsDisabledError",
+    "SystemParameters",
+    "TextToAudio",
+    "TextToSpeechSettings",
+    "ToolIcon",
+    "Transcription",
+    "UploadedFile",
 ]
 
 # Tracebacks and reprs name `pulseai_async.X`, not the private module that defines it.

@@ -16,6 +16,8 @@ from typing import Any, Literal, TypeVar, overload
 import aiohttp
 import msgspec
 
+from ._app_info import App
+from ._audio import Audio
 from ._chat import Chat
 from ._config import (
     API_KEY_ENV,
@@ -31,6 +33,8 @@ from ._config import (
 )
 from ._conversations import Conversations
 from ._errors import APIStatusError, PulseValidationError, ResponseDecodeError
+from ._files import Files
+from ._messages import Messages
 from ._options import RequestOptions
 from ._retry import RetryPolicy
 from ._signing import Signer, TimestampSigner
@@ -64,6 +68,10 @@ class AsyncPulse:
 
     chat: Chat
     conversations: Conversations
+    messages: Messages
+    files: Files
+    audio: Audio
+    app: App
 
     def __init__(
         self,
@@ -117,6 +125,10 @@ class AsyncPulse:
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
         self.conversations = Conversations(self)
+        self.messages = Messages(self)
+        self.files = Files(self)
+        self.audio = Audio(self)
+        self.app = App(self)
 
     # --- configuration ----------------------------------------------------------------
 

@@ -19,6 +19,7 @@ PulseError
     ├── UnsupportedMediaTypeError (415) ── UnsupportedFileTypeError
     ├── UnprocessableEntityError (422)
     ├── RateLimitError (429)
+    ├── SuggestedQuestionsDisabledError (400 or 403, by server version)
     └── ServerError (5xx) ── InternalServerError (500), BadGatewayError (502),
                              ServiceUnavailableError (503), GatewayTimeoutError (504)
 ```
@@ -48,6 +49,7 @@ __all__ = [
     "ConflictError",
     "ConversationNotFoundError",
     "EventTooLargeError",
+    "FeedbackRatingRequiredError",
     "FileTooLargeError",
     "FilenameNotExistsError",
     "GatewayTimeoutError",
@@ -60,6 +62,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ProviderNotInitializeError",
+    "ProviderNotSupportSpeechToTextError",
     "ProviderQuotaExceededError",
     "PulseError",
     "PulseValidationError",
@@ -69,6 +72,7 @@ __all__ = [
     "ServiceUnavailableError",
     "StreamInterruptedError",
     "StreamTimeoutError",
+    "SuggestedQuestionsDisabledError",
     "TooManyFilesError",
     "UnprocessableEntityError",
     "UnsupportedFileTypeError",
@@ -281,6 +285,42 @@ class GatewayTimeoutError(ServerError):
     status_code = 504
 
 
+# --- App API codes ----------------------------------------------------------------------
+
+
+class FeedbackRatingRequiredError(BadRequestError):
+    """400 `message_feedback_rating_required`: revoking feedback (`rating=None`) on a
+    message that has none (newest servers)."""
+
+
+class ProviderNotSupportSpeechToTextError(BadRequestError):
+    """400 `provider_not_support_speech_to_text`: the app's model cannot transcribe."""
+
+
+class SuggestedQuestionsDisabledError(APIStatusError):
+    """The app has "suggested questions after answer" turned off. Older servers (and
+    PulseAI) answer 400 `bad_request` "Suggested Questions Is Disabled.", the newest 403
+    `app_suggested_questions_after_answer_disabled`: `pulse.messages.suggested` raises
+    this class for both (check `status` for which)."""
+
+    @classmethod
+    def matches(cls, exc: APIStatusError) -> bool:
+        if exc.status == 403 and exc.code == "app_suggested_questions_after_answer_disabled":
+            return True
+        return exc.status == 400 and "suggested questions is disabled" in exc.message.lower()
+
+    @classmethod
+    def from_error(cls, exc: APIStatusError) -> SuggestedQuestionsDisabledError:
+        return cls(
+            exc.message,
+            status=exc.status,
+            code=exc.code,
+            request_id=exc.request_id,
+            body=exc.body,
+            retry_after=exc.retry_after,
+        )
+
+
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     cls.status_code: cls
     for cls in (
@@ -318,6 +358,8 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "audio_too_large": FileTooLargeError,
     "unsupported_file_type": UnsupportedFileTypeError,
     "unsupported_audio_type": UnsupportedFileTypeError,
+    "message_feedback_rating_required": FeedbackRatingRequiredError,
+    "provider_not_support_speech_to_text": ProviderNotSupportSpeechToTextError,
 }
 
 

@@ -8,6 +8,7 @@ Paths are streamed from disk with anyio in 256 KiB chunks and never held in memo
 
 from __future__ import annotations
 
+import inspect
 import io
 import mimetypes
 import os
@@ -87,10 +88,20 @@ def _guess_type(filename: str) -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
+def _read_at(path: str, offset: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(CHUNK_SIZE)
+
+
 async def _path_chunks(path: anyio.Path) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as handle:
-        while chunk := await handle.read(CHUNK_SIZE):
-            yield chunk
+    # No file handle stays open between chunks: aiohttp abandons this iterator when the
+    # server answers before the body is sent (a 503 mid-upload), and an open handle
+    # would then leak until garbage collection.
+    offset = 0
+    while chunk := await anyio.to_thread.run_sync(_read_at, str(path), offset):
+        offset += len(chunk)
+        yield chunk
 
 
 def _sync_chunks(handle: IO[bytes], start: int | None) -> Callable[[], AsyncIterator[bytes]]:
@@ -180,7 +191,7 @@ async def prepare_upload(
             )
         data = bytes(content)
         upload = Upload(filename, content_type or _guess_type(filename), len(data), data=data)
-    elif isinstance(content, AsyncReadable):
+    elif isinstance(content, AsyncReadable) and inspect.iscoroutinefunction(content.read):
         filename = filename or _name_of(content)
         if filename is None:
             raise PulseValidationError(f'{what}: pass ("name.ext", stream) for a nameless stream')

@@ -117,7 +117,11 @@ frames = st.lists(
     st.tuples(
         st.sampled_from([None, "message", "ping", "custom"]),
         st.lists(
-            st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=20), max_size=3
+            st.text(
+                alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]),
+                max_size=20,
+            ),
+            max_size=3,
         ),
         st.sampled_from([b"\n", b"\r", b"\r\n"]),
     ),

@@ -154,6 +154,11 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         file_error = _check_files(body.get("files"))
         if file_error:
             return error_response(400, "invalid_param", file_error)
+        for item in body.get("files") or []:
+            if item["transfer_method"] == "local_file" and (
+                item.get("upload_file_id") not in emulator.state.files
+            ):
+                return error_response(400, "invalid_param", "Invalid upload file id.")
         conversation_id = body.get("conversation_id") or ""
         if conversation_id:
             from ._emulator import is_uuid

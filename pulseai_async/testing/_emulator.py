@@ -19,6 +19,7 @@ import msgspec
 from aiohttp import web
 
 from ._faults import FAULT_KEY, Fault, FaultPlan
+from ._file_routes import UPLOAD_EXTENSIONS
 from ._state import State
 from ._wire import JsonStyle, error_response
 
@@ -59,7 +60,14 @@ class RecordedRequest(msgspec.Struct, kw_only=True):
 
 
 class Emulator:
-    """A local PulseAI server. All options can be changed between requests."""
+    """A local PulseAI server. All options can be changed between requests.
+
+    App API options: `upload_limit` and `audio_upload_limit` (bytes; over them File Upload
+    and Speech to Text answer 413), `upload_extensions` (others get 415),
+    `suggested_questions_after_answer` (off: Next Suggested Questions answers 400
+    "Suggested Questions Is Disabled."), `speech_to_text_supported` (off: 400
+    `provider_not_support_speech_to_text`).
+    """
 
     def __init__(
         self,
@@ -74,6 +82,10 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         record_bodies: bool = True,
+        upload_limit: int = 15 * 1024 * 1024,
+        audio_upload_limit: int = 30 * 1024 * 1024,
+        suggested_questions_after_answer: bool = True,
+        speech_to_text_supported: bool = True,
     ) -> None:
         self.api_key = api_key
         self.knowledge_api_key = knowledge_api_key
@@ -85,6 +97,12 @@ class Emulator:
         self.host = host
         self.port = port
         self.record_bodies = record_bodies
+        # App API: upload limits in bytes, accepted extensions, feature switches.
+        self.upload_limit = upload_limit
+        self.audio_upload_limit = audio_upload_limit
+        self.upload_extensions: frozenset[str] = UPLOAD_EXTENSIONS
+        self.suggested_questions_after_answer = suggested_questions_after_answer
+        self.speech_to_text_supported = speech_to_text_supported
         self.faults = FaultPlan()
         self.requests: list[RecordedRequest] = []
         self.state = State()
@@ -110,10 +128,24 @@ class Emulator:
     # --- the app --------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
-        from . import _chat_routes, _conversation_routes
+        from . import (
+            _app_routes,
+            _audio_routes,
+            _chat_routes,
+            _conversation_routes,
+            _file_routes,
+            _message_routes,
+        )
 
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
-        for module in (_chat_routes, _conversation_routes):
+        for module in (
+            _chat_routes,
+            _conversation_routes,
+            _file_routes,
+            _message_routes,
+            _audio_routes,
+            _app_routes,
+        ):
             module.setup(app, self)
         return app
 

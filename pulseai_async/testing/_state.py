@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from typing import Any
 
 import msgspec
 
-__all__ = ["Conversation", "State", "StoredMessage", "Task"]
+__all__ = ["Conversation", "State", "StoredFile", "StoredMessage", "Task"]
 
 
 def new_id() -> str:
@@ -43,6 +44,9 @@ class Conversation(msgspec.Struct, kw_only=True):
     introduction: str = ""
     status: str = "normal"
     messages: list[StoredMessage] = msgspec.field(default_factory=list)
+    created_seq: int = 0
+    updated_seq: int = 0
+    """Tie-breakers for timestamps within one second: the order things happened in."""
 
     def public(self) -> dict[str, Any]:
         return {
@@ -53,6 +57,31 @@ class Conversation(msgspec.Struct, kw_only=True):
             "introduction": self.introduction,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+        }
+
+
+class StoredFile(msgspec.Struct, kw_only=True):
+    """An uploaded file, with the exact bytes the emulator received."""
+
+    id: str
+    name: str
+    size: int
+    extension: str
+    mime_type: str
+    user: str
+    created_by: str
+    created_at: int
+    data: bytes
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "extension": self.extension,
+            "mime_type": self.mime_type,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
         }
 
 
@@ -71,6 +100,15 @@ class State:
         self.conversations: dict[str, Conversation] = {}
         self.messages: dict[str, StoredMessage] = {}
         self.tasks: dict[str, Task] = {}
+        self.files: dict[str, StoredFile] = {}
+        self._seq = itertools.count(1)
+
+    def tick(self) -> int:
+        """The next value of a counter that orders events within one second."""
+        return next(self._seq)
+
+    def conversations_of(self, user: str) -> list[Conversation]:
+        return [c for c in self.conversations.values() if c.user == user]
 
     def conversation(self, conversation_id: str, user: str) -> Conversation | None:
         conversation = self.conversations.get(conversation_id)
@@ -88,12 +126,14 @@ class State:
             created_at=stamp,
             updated_at=stamp,
         )
+        conversation.created_seq = conversation.updated_seq = self.tick()
         self.conversations[conversation.id] = conversation
         return conversation
 
     def add_message(self, conversation: Conversation, message: StoredMessage) -> None:
         conversation.messages.append(message)
         conversation.updated_at = message.created_at
+        conversation.updated_seq = self.tick()
         self.messages[message.id] = message
 
     def delete_conversation(self, conversation_id: str) -> None:

@@ -1,0 +1,213 @@
+"""`pulse.audio`: Speech to Text (an upload) and Text to Audio (streamed audio bytes).
+
+`TextToAudio` is like a chat stream for bytes: nothing is sent until it is used, it is
+an async iterator of chunks and an async context manager, and it hands its connection
+back (or closes it) whatever happens: exhaustion, `break`, an exception, cancellation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any, Unpack
+
+import aiohttp
+import anyio
+
+from ._app_models import Transcription
+from ._errors import APITimeoutError, PulseValidationError, StreamInterruptedError
+from ._options import RequestOptions
+from ._resource import Resource
+from ._transport import TRANSPORT_ERRORS, request_id_of
+from ._uploads import FileInput, prepare_upload
+from ._validation import check_text, check_uuid
+
+__all__ = ["Audio", "TextToAudio"]
+
+TEXT_TO_AUDIO_V2 = "/text-to-audio/20250114"
+CHUNK_SIZE = 64 * 1024
+
+
+class TextToAudio:
+    """Synthesised speech, streamed: `async for chunk in audio` yields bytes as they
+    arrive; `await audio.write_to(path)` saves them; `await audio.read()` returns all.
+
+    One pass only: the audio is not buffered. `content_type` (`audio/wav`,
+    `audio/mpeg`, ...) and `request_id` are known once the response has started.
+    """
+
+    def __init__(self, open_response: Callable[[], Awaitable[aiohttp.ClientResponse]]) -> None:
+        self._open_response = open_response
+        self._response: aiohttp.ClientResponse | None = None
+        self._iterator: AsyncIterator[bytes] | None = None
+        self._closed = False
+        self.content_type: str | None = None
+        self.request_id: str | None = None
+        self.bytes_received = 0
+
+    async def _ensure_open(self) -> aiohttp.ClientResponse:
+        if self._closed:
+            raise RuntimeError("this audio stream is closed")
+        if self._response is None:
+            self._response = await self._open_response()
+            self.content_type = self._response.content_type
+            self.request_id = request_id_of(self._response.headers)
+        return self._response
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        response = await self._ensure_open()
+        try:
+            async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+                self.bytes_received += len(chunk)
+                yield chunk
+        except TRANSPORT_ERRORS as exc:
+            if isinstance(exc, TimeoutError):
+                raise APITimeoutError(
+                    f"the audio stream timed out after {self.bytes_received} bytes", phase="read"
+                ) from exc
+            raise StreamInterruptedError(
+                f"the audio stream broke after {self.bytes_received} bytes: {exc}"
+            ) from exc
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        response = self._response
+        if response is None:
+            return
+        if response.content.at_eof() and not response.content.exception():
+            response.release()
+        else:
+            response.close()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._iterator is None:
+            self._iterator = self._chunks()
+        return self._iterator
+
+    async def __anext__(self) -> bytes:
+        return await self.__aiter__().__anext__()
+
+    async def read(self) -> bytes:
+        """All the audio in memory (fine for short texts; prefer `write_to`)."""
+        async with self:
+            return b"".join([chunk async for chunk in self])
+
+    async def write_to(self, path: str | os.PathLike[str]) -> int:
+        """Stream the audio into a file (created or truncated); returns the byte count.
+        The connection is released even if writing fails."""
+        written = 0
+        async with self, await anyio.open_file(path, "wb") as handle:
+            async for chunk in self:
+                await handle.write(chunk)
+                written += len(chunk)
+        return written
+
+    async def aclose(self) -> None:
+        """Release the connection; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+        iterator = self._iterator
+        if iterator is not None and hasattr(iterator, "aclose"):
+            with contextlib.suppress(RuntimeError):  # being iterated in another task
+                await iterator.aclose()
+
+    async def __aenter__(self) -> TextToAudio:
+        await self._ensure_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("open" if self._response else "not started")
+        return f"<TextToAudio {state} {self.content_type or ''} bytes={self.bytes_received}>"
+
+
+class Audio(Resource):
+    """Speech to Text and Text to Audio (v1, and the platform's v2 in development)."""
+
+    async def speech_to_text(
+        self, file: FileInput, *, user: str, **options: Unpack[RequestOptions]
+    ) -> Transcription:
+        """Transcribe an audio file (mp3, mp4, mpeg, mpga, m4a, wav, webm), given like
+        `files.upload` takes it. Errors: `UnsupportedFileTypeError` (415),
+        `FileTooLargeError` (413), `ProviderNotSupportSpeechToTextError` (400)."""
+        fields = {"user": check_text("user", user)}
+        upload = await prepare_upload(file, what="audio file")
+        return await self._client._call(
+            "POST",
+            "/audio-to-text",
+            Transcription,
+            form=lambda: upload.form("file", fields),
+            options=options,
+        )
+
+    def text_to_audio(
+        self,
+        text: str | None = None,
+        *,
+        user: str,
+        message_id: str | None = None,
+        voice: str | None = None,
+        streaming: bool | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> TextToAudio:
+        """Speech for `text`, or for the answer of `message_id` (which wins if both
+        are given). Returns at once; the request is sent on first use:
+        `async with pulse.audio.text_to_audio("Hi", user=u) as audio: ...` or
+        `await pulse.audio.text_to_audio("Hi", user=u).write_to("hi.wav")`."""
+        return self._speech("/text-to-audio", text, user, message_id, voice, streaming, options)
+
+    def text_to_audio_v2(
+        self,
+        text: str | None = None,
+        *,
+        user: str,
+        message_id: str | None = None,
+        voice: str | None = None,
+        streaming: bool | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> TextToAudio:
+        """Text to Audio V2 (`POST /text-to-audio/20250114`), marked "Developing" on
+        the platform; its body is assumed to match v1. Same use as `text_to_audio`."""
+        return self._speech(TEXT_TO_AUDIO_V2, text, user, message_id, voice, streaming, options)
+
+    def _speech(
+        self,
+        path: str,
+        text: str | None,
+        user: str,
+        message_id: str | None,
+        voice: str | None,
+        streaming: bool | None,
+        options: RequestOptions,
+    ) -> TextToAudio:
+        body: dict[str, Any] = {"user": check_text("user", user)}
+        if message_id is not None:
+            body["message_id"] = check_uuid("message_id", message_id)
+        if text is not None:
+            body["text"] = check_text("text", text)
+        if "text" not in body and "message_id" not in body:
+            raise PulseValidationError("text_to_audio needs text or a message_id")
+        if voice is not None:
+            body["voice"] = check_text("voice", voice)
+        if streaming is not None:
+            body["streaming"] = bool(streaming)
+        client = self._client
+        request = client._prepare("POST", path, json=body, options=options)
+        request.headers["Accept"] = "audio/*"
+
+        async def open_response() -> aiohttp.ClientResponse:
+            return await client._send(request, options, stream=True)
+
+        return TextToAudio(open_response)

@@ -1,0 +1,167 @@
+"""Speech to Text and Text to Audio (v1 and v2) against the emulator."""
+
+import uuid
+
+import anyio
+import pytest
+
+import pulseai_async as pa
+from pulseai_async.testing import Emulator
+from pulseai_async.testing._audio_routes import synthesize
+
+from ..conftest import checked_out
+
+pytestmark = pytest.mark.anyio
+
+TEXT = "Hello from the PulseAI emulator, spoken slowly enough to need several chunks."
+
+
+async def test_chunks_and_write_to_give_the_same_bytes(
+    emulator: Emulator, pulse: pa.AsyncPulse, tmp_path
+) -> None:
+    chunks = []
+    async with pulse.audio.text_to_audio(TEXT, user="u") as audio:
+        assert audio.content_type == "audio/wav"
+        async for chunk in audio:
+            chunks.append(chunk)
+    assert len(chunks) > 1
+    streamed = b"".join(chunks)
+    assert streamed[:4] == b"RIFF" and streamed[8:12] == b"WAVE"
+    assert streamed == synthesize(TEXT)
+    assert checked_out(pulse) == 0
+
+    target = tmp_path / "hello.wav"
+    written = await pulse.audio.text_to_audio(TEXT, user="u").write_to(target)
+    assert written == len(streamed)
+    assert target.read_bytes() == streamed
+    assert checked_out(pulse) == 0
+
+    assert await pulse.audio.text_to_audio(TEXT, user="u").read() == streamed
+    assert checked_out(pulse) == 0
+    assert emulator.requests[-1].json() == {"user": "u", "text": TEXT}
+
+
+async def test_plain_async_for_releases_the_connection(pulse: pa.AsyncPulse) -> None:
+    audio = pulse.audio.text_to_audio(TEXT, user="u")
+    total = 0
+    async for chunk in audio:
+        total += len(chunk)
+    assert total == len(synthesize(TEXT))
+    assert audio.bytes_received == total
+    assert checked_out(pulse) == 0
+
+
+async def test_leaving_early_releases_the_connection(pulse: pa.AsyncPulse) -> None:
+    async with pulse.audio.text_to_audio(TEXT * 20, user="u") as audio:
+        async for _ in audio:
+            break
+    assert checked_out(pulse) == 0
+
+    async def fail_while_reading() -> None:
+        async with pulse.audio.text_to_audio(TEXT * 20, user="u") as audio:
+            async for _ in audio:
+                raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await fail_while_reading()
+    assert checked_out(pulse) == 0
+
+    with anyio.move_on_after(0):
+        await pulse.audio.text_to_audio(TEXT * 20, user="u").read()
+    assert checked_out(pulse) == 0
+    # The pool still works afterwards.
+    assert len(await pulse.audio.text_to_audio("ok", user="u").read()) > 44
+
+
+async def test_speech_for_a_message_and_the_v2_endpoint(
+    emulator: Emulator, pulse: pa.AsyncPulse
+) -> None:
+    reply = await pulse.chat.send("Say something", user="u")
+    spoken = await pulse.audio.text_to_audio(user="u", message_id=reply.message_id).read()
+    assert spoken == synthesize(reply.answer)
+
+    v2 = await pulse.audio.text_to_audio_v2("Hi", user="u", voice="alloy", streaming=True).read()
+    assert v2 == synthesize("Hi")
+    assert emulator.hits("/text-to-audio/20250114", "POST") == 1
+    assert emulator.requests[-1].json() == {
+        "user": "u",
+        "text": "Hi",
+        "voice": "alloy",
+        "streaming": True,
+    }
+
+
+async def test_text_to_audio_errors(emulator: Emulator, pulse: pa.AsyncPulse, tmp_path) -> None:
+    with pytest.raises(pa.PulseValidationError, match="text or a message_id"):
+        pulse.audio.text_to_audio(user="u")
+    with pytest.raises(pa.PulseValidationError, match="message_id"):
+        pulse.audio.text_to_audio(user="u", message_id="42")
+    assert emulator.requests == []
+
+    target = tmp_path / "never.wav"
+    with pytest.raises(pa.NotFoundError):
+        await pulse.audio.text_to_audio(user="u", message_id=str(uuid.uuid4())).write_to(target)
+    assert not target.exists()
+    assert checked_out(pulse) == 0
+
+
+async def test_speech_to_text(emulator: Emulator, pulse: pa.AsyncPulse, tmp_path) -> None:
+    path = tmp_path / "memo.wav"
+    path.write_bytes(synthesize("memo"))
+    result = await pulse.audio.speech_to_text(path, user="u")
+    assert isinstance(result, pa.Transcription)
+    assert result.text == f"Transcript of memo.wav ({path.stat().st_size} bytes) from the emulator."
+
+    from_bytes = await pulse.audio.speech_to_text(("clip.mp3", b"ID3 fake"), user="u")
+    assert "clip.mp3" in from_bytes.text
+
+
+async def test_speech_to_text_errors(emulator: Emulator, pulse: pa.AsyncPulse) -> None:
+    with pytest.raises(pa.UnsupportedFileTypeError) as caught:
+        await pulse.audio.speech_to_text(("notes.txt", b"text"), user="u")
+    assert (caught.value.status, caught.value.code) == (415, "unsupported_audio_type")
+
+    emulator.audio_upload_limit = 10
+    with pytest.raises(pa.FileTooLargeError) as too_large:
+        await pulse.audio.speech_to_text(("long.wav", b"x" * 11), user="u")
+    assert too_large.value.code == "audio_too_large"
+
+    emulator.speech_to_text_supported = False
+    with pytest.raises(pa.ProviderNotSupportSpeechToTextError):
+        await pulse.audio.speech_to_text(("a.wav", b"x"), user="u")
+
+    emulator.faults.add(path="/audio-to-text", status=400, code="no_audio_uploaded")
+    with pytest.raises(pa.NoFileUploadedError):
+        await pulse.audio.speech_to_text(("a.wav", b"x"), user="u")
+
+
+async def test_a_dropped_audio_stream_raises_stream_interrupted() -> None:
+    """A purpose-built server that sends part of the audio, then drops the connection."""
+    from aiohttp import web
+
+    async def half_then_drop(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "audio/mpeg"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b"ID3" + bytes(5000))
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/text-to-audio", half_then_drop)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with pa.AsyncPulse(api_key="k", base_url=f"http://127.0.0.1:{port}/v1") as pulse:
+            audio = pulse.audio.text_to_audio("hi", user="u")
+            with pytest.raises(pa.StreamInterruptedError, match="audio stream broke"):
+                await audio.read()
+            assert audio.content_type == "audio/mpeg"
+            assert audio.bytes_received >= 3
+            assert checked_out(pulse) == 0
+    finally:
+        await runner.cleanup()
