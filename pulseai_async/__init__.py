@@ -2,24 +2,38 @@
 
 from contextlib import suppress as _suppress
 
+from ._chunks import ChunkInput, Chunks
 from ._client import AsyncPulse
 from ._config import DEFAULT_BASE_URL, Timeout
-from ._errors import (
+from ._datasets import Datasets
+from ._documents import Documents
+from ._errors import (  # Knowledge API
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AppUnavailableError,
+    ArchivedDocumentImmutableError,
     AuthenticationError,
     BadGatewayError,
     BadRequestError,
     CompletionRequestError,
     ConflictError,
     ConversationNotFoundError,
+    DatasetInUseError,
+    DatasetNameDuplicateError,
+    DatasetNotInitializedError,
+    DocumentAlreadyFinishedError,
+    DocumentIndexingError,
     EventTooLargeError,
     FilenameNotExistsError,
     FileTooLargeError,
     GatewayTimeoutError,
+    HighQualityDatasetOnlyError,
+    IndexingFailedError,
+    IndexingTimeoutError,
     InternalServerError,
+    InvalidActionError,
+    InvalidMetadataError,
     InvalidParamError,
     ModelCurrentlyNotSupportError,
     NoFileUploadedError,
@@ -78,6 +92,21 @@ from ._events import (
     WorkflowFinished,
     WorkflowPaused,
     WorkflowStarted,
+)
+from ._indexing import ProgressCallback
+from ._knowledge_models import (
+    Dataset,
+    Document,
+    DocumentBatch,
+    IndexingProgress,
+    IndexingStatus,
+    ProcessRule,
+    RetrievalModel,
+    RetrievedDocument,
+    RetrievedSegment,
+    RetrieveRecord,
+    RetrieveResult,
+    Segment,
 )
 from ._models import (
     AnnotationReply,
@@ -189,6 +218,35 @@ __all__ = [
     "WorkflowFinished",
     "WorkflowPaused",
     "WorkflowStarted",
+    # Knowledge API
+    "ArchivedDocumentImmutableError",
+    "DatasetInUseError",
+    "DatasetNameDuplicateError",
+    "DatasetNotInitializedError",
+    "DocumentAlreadyFinishedError",
+    "DocumentIndexingError",
+    "HighQualityDatasetOnlyError",
+    "IndexingFailedError",
+    "IndexingTimeoutError",
+    "InvalidActionError",
+    "InvalidMetadataError",
+    "Dataset",
+    "Document",
+    "DocumentBatch",
+    "IndexingProgress",
+    "IndexingStatus",
+    "ProcessRule",
+    "RetrievalModel",
+    "RetrieveRecord",
+    "RetrieveResult",
+    "RetrievedDocument",
+    "RetrievedSegment",
+    "Segment",
+    "ChunkInput",
+    "Chunks",
+    "Datasets",
+    "Documents",
+    "ProgressCallback",
     "__version__",
 ]
 

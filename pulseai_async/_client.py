@@ -30,6 +30,7 @@ from ._config import (
     resolve_base_url,
 )
 from ._conversations import Conversations
+from ._datasets import Datasets
 from ._errors import APIStatusError, PulseValidationError, ResponseDecodeError
 from ._options import RequestOptions
 from ._retry import RetryPolicy
@@ -64,6 +65,7 @@ class AsyncPulse:
 
     chat: Chat
     conversations: Conversations
+    datasets: Datasets
 
     def __init__(
         self,
@@ -117,6 +119,7 @@ class AsyncPulse:
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
         self.conversations = Conversations(self)
+        self.datasets = Datasets(self)
 
     # --- configuration ----------------------------------------------------------------
 
