@@ -19,6 +19,7 @@ import msgspec
 from aiohttp import web
 
 from ._faults import Fault, FaultPlan
+from ._knowledge_state import KnowledgeState
 from ._state import State
 from ._wire import JsonStyle, error_response
 
@@ -74,6 +75,9 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         record_bodies: bool = True,
+        indexing_delay: float = 0.02,
+        knowledge_legacy: bool = False,
+        knowledge_max_file_size: int = 15 * 1024 * 1024,
     ) -> None:
         self.api_key = api_key
         self.knowledge_api_key = knowledge_api_key
@@ -88,6 +92,12 @@ class Emulator:
         self.faults = FaultPlan()
         self.requests: list[RecordedRequest] = []
         self.state = State()
+        # Knowledge API: seconds per indexing step (0: instant), old-server behaviour
+        # (underscore paths only, the `has_more` bug), and the upload size limit.
+        self.indexing_delay = indexing_delay
+        self.knowledge_legacy = knowledge_legacy
+        self.knowledge_max_file_size = knowledge_max_file_size
+        self.knowledge = KnowledgeState()
         self._runner: web.AppRunner | None = None
 
     # --- behaviour ------------------------------------------------------------------
@@ -110,10 +120,10 @@ class Emulator:
     # --- the app --------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
-        from . import _chat_routes, _conversation_routes
+        from . import _chat_routes, _conversation_routes, _knowledge_routes
 
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
-        for module in (_chat_routes, _conversation_routes):
+        for module in (_chat_routes, _conversation_routes, _knowledge_routes):
             module.setup(app, self)
         return app
 
