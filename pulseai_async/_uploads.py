@@ -8,6 +8,7 @@ Paths are streamed from disk with anyio in 256 KiB chunks and never held in memo
 
 from __future__ import annotations
 
+import inspect
 import io
 import mimetypes
 import os
@@ -180,7 +181,8 @@ async def prepare_upload(
             )
         data = bytes(content)
         upload = Upload(filename, content_type or _guess_type(filename), len(data), data=data)
-    elif isinstance(content, AsyncReadable):
+    elif inspect.iscoroutinefunction(getattr(content, "read", None)):
+        # not isinstance(AsyncReadable): a runtime Protocol also matches sync files
         filename = filename or _name_of(content)
         if filename is None:
             raise PulseValidationError(f'{what}: pass ("name.ext", stream) for a nameless stream')
