@@ -540,7 +540,8 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         ]
         stats = [segment.stats for _, segment in candidates if segment.stats is not None]
         records = []
-        for index, score in rank(query, stats):
+        for index, raw_score in rank(query, stats):
+            score = round(raw_score, 6)  # as sent, so a threshold copied from a score holds
             if threshold is not None and score < threshold:
                 break
             document, segment = candidates[index]
@@ -558,7 +559,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
                         },
                     },
                     "child_chunks": [],
-                    "score": round(score, 6),
+                    "score": score,
                     "tsne_position": None,
                     "files": [],
                 }
