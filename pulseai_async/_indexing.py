@@ -86,7 +86,11 @@ async def watch_indexing(
     try:
         async for attempt in retrying:
             with attempt:
-                last = progress_of(batch, await fetch())
+                progress = progress_of(batch, await fetch())
+            outcome = attempt.retry_state.outcome
+            if outcome is None or outcome.failed:
+                continue  # not retried: tenacity re-raises the error on the next step
+            last = progress
             attempt.retry_state.set_result(last)
             _check_failed(last)
             yield last
