@@ -2,9 +2,9 @@
 
 Each chunk's term counts are computed once when it is stored (`TermStats`); a query
 scores every candidate against collection statistics gathered at query time. The raw
-score is divided by its upper bound for the query (each term's idf times `k1 + 1`, the
-limit of the saturating term-frequency factor), so 1.0 is unreachable, 0.0 means no
-query term occurs, and `score_threshold` means the same for every query length.
+score is divided by its upper bound for the query (the idf of each query term that
+occurs in the collection, times `k1 + 1`, the limit of the saturating term-frequency
+factor), so scores fall in 0..1 whatever the collection size or query length.
 """
 
 from __future__ import annotations
@@ -49,13 +49,16 @@ def rank(query: str, documents: Sequence[TermStats]) -> list[tuple[int, float]]:
     idf: dict[str, float] = {}
     for term in terms:
         containing = sum(1 for doc in documents if term in doc.counts)
-        idf[term] = math.log(1.0 + (total - containing + 0.5) / (containing + 0.5))
+        if containing:  # a term no chunk has cannot count for or against any of them
+            idf[term] = math.log(1.0 + (total - containing + 0.5) / (containing + 0.5))
+    if not idf:
+        return []
     bound = sum(idf.values()) * (K1 + 1.0)
     scored: list[tuple[int, float]] = []
     for index, doc in enumerate(documents):
         raw = 0.0
         norm = K1 * (1.0 - B + B * doc.length / average)
-        for term in terms:
+        for term in idf:
             tf = doc.counts.get(term, 0)
             if tf:
                 raw += idf[term] * tf * (K1 + 1.0) / (tf + norm)
