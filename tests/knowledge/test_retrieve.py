@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pulseai_async as pa
 from pulseai_async.testing import Emulator
+from pulseai_async.testing._bm25 import TermStats, rank
 
 from .conftest import indexed_document
 
@@ -105,3 +108,20 @@ async def test_bad_retrieval_input_is_refused_before_sending(
 async def test_unknown_dataset_is_not_found(pulse: pa.AsyncPulse) -> None:
     with pytest.raises(pa.NotFoundError):
         await pulse.datasets.retrieve(str(uuid.uuid4()), "query")
+
+
+words = st.sampled_from(["alpha", "beta", "gamma", "delta", "omega", "pi"])
+texts = st.lists(words, min_size=1, max_size=30).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(chunks=st.lists(texts, min_size=1, max_size=12), query=texts)
+def test_emulator_scores_stay_within_0_and_1_best_first(chunks: list[str], query: str) -> None:
+    ranked = rank(query, [TermStats.of(text) for text in chunks])
+    scores = [score for _, score in ranked]
+    assert all(0.0 < score < 1.0 for score in scores)
+    assert scores == sorted(scores, reverse=True)
+    query_terms = set(query.split())
+    assert {index for index, _ in ranked} == {
+        index for index, text in enumerate(chunks) if query_terms & set(text.split())
+    }
