@@ -22,26 +22,40 @@ from ._app_models import (
     UploadedFile,
 )
 from ._audio import TextToAudio
+from ._chunks import ChunkInput, Chunks
 from ._client import AsyncPulse
 from ._config import DEFAULT_BASE_URL, Timeout
 from ._conversations import HistoryOrder, SortBy
+from ._datasets import Datasets
+from ._documents import Documents
 from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AppUnavailableError,
+    ArchivedDocumentImmutableError,
     AuthenticationError,
     BadGatewayError,
     BadRequestError,
     CompletionRequestError,
     ConflictError,
     ConversationNotFoundError,
+    DatasetInUseError,
+    DatasetNameDuplicateError,
+    DatasetNotInitializedError,
+    DocumentAlreadyFinishedError,
+    DocumentIndexingError,
     EventTooLargeError,
     FeedbackRatingRequiredError,
     FilenameNotExistsError,
     FileTooLargeError,
     GatewayTimeoutError,
+    HighQualityDatasetOnlyError,
+    IndexingFailedError,
+    IndexingTimeoutError,
     InternalServerError,
+    InvalidActionError,
+    InvalidMetadataError,
     InvalidParamError,
     ModelCurrentlyNotSupportError,
     NoFileUploadedError,
@@ -103,6 +117,21 @@ from ._events import (
     WorkflowFinished,
     WorkflowPaused,
     WorkflowStarted,
+)
+from ._indexing import ProgressCallback
+from ._knowledge_models import (
+    Dataset,
+    Document,
+    DocumentBatch,
+    IndexingProgress,
+    IndexingStatus,
+    ProcessRule,
+    RetrievalModel,
+    RetrievedDocument,
+    RetrievedSegment,
+    RetrieveRecord,
+    RetrieveResult,
+    Segment,
 )
 from ._messages import Rating
 from ._models import (
@@ -216,6 +245,35 @@ __all__ = [
     "WorkflowFinished",
     "WorkflowPaused",
     "WorkflowStarted",
+    # Knowledge API
+    "ArchivedDocumentImmutableError",
+    "DatasetInUseError",
+    "DatasetNameDuplicateError",
+    "DatasetNotInitializedError",
+    "DocumentAlreadyFinishedError",
+    "DocumentIndexingError",
+    "HighQualityDatasetOnlyError",
+    "IndexingFailedError",
+    "IndexingTimeoutError",
+    "InvalidActionError",
+    "InvalidMetadataError",
+    "Dataset",
+    "Document",
+    "DocumentBatch",
+    "IndexingProgress",
+    "IndexingStatus",
+    "ProcessRule",
+    "RetrievalModel",
+    "RetrieveRecord",
+    "RetrieveResult",
+    "RetrievedDocument",
+    "RetrievedSegment",
+    "Segment",
+    "ChunkInput",
+    "Chunks",
+    "Datasets",
+    "Documents",
+    "ProgressCallback",
     "__version__",
     # App API resources and models
     "AppInfo",
@@ -244,10 +302,11 @@ __all__ = [
     "UploadedFile",
 ]
 
-# Tracebacks and reprs name `pulseai_async.X`, not the private module that defines it.
+# Tracebacks name `pulseai_async.RateLimitError`, not the private module that defines it.
+# Only exceptions: msgspec resolves a Struct's annotations through its `__module__`.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("pulseai_async._"):
+    if isinstance(_obj, type) and issubclass(_obj, BaseException):
         with _suppress(AttributeError, TypeError):
             _obj.__module__ = __name__
 del _name, _obj

@@ -32,6 +32,7 @@ from ._config import (
     resolve_base_url,
 )
 from ._conversations import Conversations
+from ._datasets import Datasets
 from ._errors import APIStatusError, PulseValidationError, ResponseDecodeError
 from ._files import Files
 from ._messages import Messages
@@ -72,6 +73,7 @@ class AsyncPulse:
     files: Files
     audio: Audio
     app: App
+    datasets: Datasets
 
     def __init__(
         self,
@@ -129,6 +131,7 @@ class AsyncPulse:
         self.files = Files(self)
         self.audio = Audio(self)
         self.app = App(self)
+        self.datasets = Datasets(self)
 
     # --- configuration ----------------------------------------------------------------
 

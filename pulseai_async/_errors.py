@@ -9,12 +9,14 @@ PulseError
 │       └── StreamTimeoutError               ... because a read timed out (also APITimeoutError)
 ├── ResponseDecodeError                      a 2xx body that is not what the API documents
 ├── EventTooLargeError                       one SSE event above the configured bound
+├── IndexingFailedError                      a document's indexing ended in `error`
+├── IndexingTimeoutError (also TimeoutError) indexing did not finish in time
 └── APIStatusError                           the server answered with an error
     ├── BadRequestError (400) ── one subclass per documented code
     ├── AuthenticationError (401)
-    ├── PermissionDeniedError (403)
+    ├── PermissionDeniedError (403) ── ArchivedDocumentImmutableError
     ├── NotFoundError (404) ── ConversationNotFoundError
-    ├── ConflictError (409)
+    ├── ConflictError (409) ── DatasetNameDuplicateError, DatasetInUseError
     ├── PayloadTooLargeError (413) ── FileTooLargeError
     ├── UnsupportedMediaTypeError (415) ── UnsupportedFileTypeError
     ├── UnprocessableEntityError (422)
@@ -77,6 +79,17 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedFileTypeError",
     "UnsupportedMediaTypeError",
+    "HighQualityDatasetOnlyError",
+    "DatasetNotInitializedError",
+    "InvalidActionError",
+    "DocumentAlreadyFinishedError",
+    "DocumentIndexingError",
+    "InvalidMetadataError",
+    "ArchivedDocumentImmutableError",
+    "DatasetNameDuplicateError",
+    "DatasetInUseError",
+    "IndexingFailedError",
+    "IndexingTimeoutError",
 ]
 
 
@@ -321,6 +334,63 @@ class SuggestedQuestionsDisabledError(APIStatusError):
         )
 
 
+# --- Knowledge API codes ------------------------------------------------------------------
+
+
+class HighQualityDatasetOnlyError(BadRequestError):
+    """400 `high_quality_dataset_only`: the operation needs a `high_quality` knowledge base
+    (for example semantic or hybrid retrieval on an `economy` one)."""
+
+
+class DatasetNotInitializedError(BadRequestError):
+    """400 `dataset_not_initialized`: the knowledge base has no indexing set up yet."""
+
+
+class InvalidActionError(BadRequestError):
+    """400 `invalid_action`: an unknown document status action."""
+
+
+class DocumentAlreadyFinishedError(BadRequestError):
+    """400 `document_already_finished`: the document is already processed."""
+
+
+class DocumentIndexingError(BadRequestError):
+    """400 `document_indexing`: the document is being indexed; wait, then try again."""
+
+
+class InvalidMetadataError(BadRequestError):
+    """400 `invalid_metadata`: document metadata the server rejected."""
+
+
+class ArchivedDocumentImmutableError(PermissionDeniedError):
+    """403 `archived_document_immutable`: an archived document cannot be changed."""
+
+
+class DatasetNameDuplicateError(ConflictError):
+    """409 `dataset_name_duplicate`: another knowledge base already has this name."""
+
+
+class DatasetInUseError(ConflictError):
+    """409 `dataset_in_use`: apps still use the knowledge base; detach it first."""
+
+
+class IndexingFailedError(PulseError):
+    """A document's indexing ended in the `error` status (raised by `wait_until_indexed`)."""
+
+    def __init__(self, message: str, *, document_id: str, error: str | None) -> None:
+        super().__init__(message)
+        self.document_id = document_id
+        self.error = error
+
+
+class IndexingTimeoutError(PulseError, TimeoutError):
+    """Indexing did not finish in time; `last` holds the last progress seen (or None)."""
+
+    def __init__(self, message: str, *, last: Any = None) -> None:
+        super().__init__(message)
+        self.last = last
+
+
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     cls.status_code: cls
     for cls in (
@@ -360,6 +430,15 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "unsupported_audio_type": UnsupportedFileTypeError,
     "message_feedback_rating_required": FeedbackRatingRequiredError,
     "provider_not_support_speech_to_text": ProviderNotSupportSpeechToTextError,
+    "high_quality_dataset_only": HighQualityDatasetOnlyError,
+    "dataset_not_initialized": DatasetNotInitializedError,
+    "invalid_action": InvalidActionError,
+    "document_already_finished": DocumentAlreadyFinishedError,
+    "document_indexing": DocumentIndexingError,
+    "invalid_metadata": InvalidMetadataError,
+    "archived_document_immutable": ArchivedDocumentImmutableError,
+    "dataset_name_duplicate": DatasetNameDuplicateError,
+    "dataset_in_use": DatasetInUseError,
 }
 
 

@@ -191,7 +191,8 @@ async def prepare_upload(
             )
         data = bytes(content)
         upload = Upload(filename, content_type or _guess_type(filename), len(data), data=data)
-    elif isinstance(content, AsyncReadable) and inspect.iscoroutinefunction(content.read):
+    elif inspect.iscoroutinefunction(getattr(content, "read", None)):
+        # not isinstance(AsyncReadable): a runtime Protocol also matches sync files
         filename = filename or _name_of(content)
         if filename is None:
             raise PulseValidationError(f'{what}: pass ("name.ext", stream) for a nameless stream')

@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", default=DEFAULT_APP_KEY)
     parser.add_argument("--knowledge-api-key", default=DEFAULT_KNOWLEDGE_KEY)
     parser.add_argument("--token-delay", type=float, default=0.0, help="seconds between tokens")
+    parser.add_argument(
+        "--indexing-delay", type=float, default=0.02, help="seconds per knowledge indexing step"
+    )
     parser.add_argument("--json-style", choices=["compact", "ascii"], default="compact")
     args = parser.parse_args(argv)
 
@@ -24,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
             api_key=args.api_key,
             knowledge_api_key=args.knowledge_api_key,
             token_delay=args.token_delay,
+            indexing_delay=args.indexing_delay,
             json_style=args.json_style,
             host=args.host,
             port=args.port,

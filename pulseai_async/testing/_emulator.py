@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ._faults import FAULT_KEY, Fault, FaultPlan
 from ._file_routes import UPLOAD_EXTENSIONS
+from ._knowledge_state import KnowledgeState
 from ._state import State
 from ._wire import JsonStyle, error_response
 
@@ -86,6 +87,9 @@ class Emulator:
         audio_upload_limit: int = 30 * 1024 * 1024,
         suggested_questions_after_answer: bool = True,
         speech_to_text_supported: bool = True,
+        indexing_delay: float = 0.02,
+        knowledge_legacy: bool = False,
+        knowledge_max_file_size: int = 15 * 1024 * 1024,
     ) -> None:
         self.api_key = api_key
         self.knowledge_api_key = knowledge_api_key
@@ -106,6 +110,12 @@ class Emulator:
         self.faults = FaultPlan()
         self.requests: list[RecordedRequest] = []
         self.state = State()
+        # Knowledge API: seconds per indexing step (0: instant), old-server behaviour
+        # (underscore paths only, the `has_more` bug), and the upload size limit.
+        self.indexing_delay = indexing_delay
+        self.knowledge_legacy = knowledge_legacy
+        self.knowledge_max_file_size = knowledge_max_file_size
+        self.knowledge = KnowledgeState()
         self._runner: web.AppRunner | None = None
 
     # --- behaviour ------------------------------------------------------------------
@@ -134,6 +144,7 @@ class Emulator:
             _chat_routes,
             _conversation_routes,
             _file_routes,
+            _knowledge_routes,
             _message_routes,
         )
 
@@ -145,6 +156,7 @@ class Emulator:
             _message_routes,
             _audio_routes,
             _app_routes,
+            _knowledge_routes,
         ):
             module.setup(app, self)
         return app

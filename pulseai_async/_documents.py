@@ -1,0 +1,351 @@
+"""`pulse.datasets.documents`: documents in a knowledge base, and their indexing.
+
+Create and update use the underscore paths (`document/create_by_text`,
+`documents/{id}/update_by_file`, ...): old servers serve only those, newer ones keep
+them as aliases of the hyphenated forms, so they work on every version.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import Any, Unpack
+
+import msgspec
+
+from ._errors import PulseValidationError
+from ._indexing import ProgressCallback, watch_indexing
+from ._knowledge_common import (
+    DOC_FORMS,
+    INDEXING_TECHNIQUES,
+    check_choice,
+    check_limit,
+    optional_choice,
+    page_pager,
+    process_rule_body,
+    retrieval_model_body,
+)
+from ._knowledge_models import (
+    Document,
+    DocumentBatch,
+    IndexingProgress,
+    IndexingStatus,
+    ProcessRule,
+    RetrievalModel,
+    _DocumentList,
+    _IndexingStatusList,
+)
+from ._options import RequestOptions
+from ._pagination import AsyncPager
+from ._resource import Resource
+from ._uploads import FileInput, prepare_upload
+from ._validation import check_text, check_uuid
+
+__all__ = ["Documents"]
+
+DOCUMENT_STATUSES = frozenset(
+    {"queuing", "indexing", "paused", "error", "available", "disabled", "archived"}
+)
+STATUS_ACTIONS = frozenset({"enable", "disable", "archive", "un_archive"})
+
+
+def _options_body(
+    *,
+    indexing_technique: str | None,
+    doc_form: str | None,
+    doc_language: str | None,
+    process_rule: ProcessRule | Mapping[str, Any] | None,
+    retrieval_model: RetrievalModel | Mapping[str, Any] | None = None,
+    original_document_id: str | None = None,
+    default_rule: bool = True,
+) -> dict[str, Any]:
+    """The settings shared by create and update, checked."""
+    body: dict[str, Any] = {}
+    technique = optional_choice("indexing_technique", indexing_technique, INDEXING_TECHNIQUES)
+    if technique is not None:
+        body["indexing_technique"] = technique
+    form = optional_choice("doc_form", doc_form, DOC_FORMS)
+    if form is not None:
+        body["doc_form"] = form
+    if doc_language is not None:
+        body["doc_language"] = check_text("doc_language", doc_language)
+    if process_rule is not None or default_rule:
+        body["process_rule"] = process_rule_body(process_rule)
+    model = retrieval_model_body(retrieval_model)
+    if model is not None:
+        body["retrieval_model"] = model
+    if original_document_id is not None:
+        body["original_document_id"] = check_uuid("original_document_id", original_document_id)
+    return body
+
+
+class Documents(Resource):
+    """Create/update a document from text or a file, delete, list, indexing status."""
+
+    def _base(self, dataset_id: str) -> str:
+        return f"/datasets/{check_uuid('dataset_id', dataset_id)}"
+
+    def _doc(self, dataset_id: str, document_id: str) -> str:
+        return f"{self._base(dataset_id)}/documents/{check_uuid('document_id', document_id)}"
+
+    async def create_from_text(
+        self,
+        dataset_id: str,
+        name: str,
+        text: str,
+        *,
+        indexing_technique: str | None = None,
+        doc_form: str | None = None,
+        doc_language: str | None = None,
+        process_rule: ProcessRule | Mapping[str, Any] | None = None,
+        retrieval_model: RetrievalModel | Mapping[str, Any] | None = None,
+        original_document_id: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> DocumentBatch:
+        """Add a document from text; indexing starts at once (follow it with
+        `wait_until_indexed(dataset_id, result.batch)`). `indexing_technique` is
+        required when the knowledge base has none yet. Sends to
+        `document/create_by_text`, the path every server version serves."""
+        body = {
+            "name": check_text("name", name),
+            "text": check_text("text", text),
+            **_options_body(
+                indexing_technique=indexing_technique,
+                doc_form=doc_form,
+                doc_language=doc_language,
+                process_rule=process_rule,
+                retrieval_model=retrieval_model,
+                original_document_id=original_document_id,
+            ),
+        }
+        path = f"{self._base(dataset_id)}/document/create_by_text"
+        return await self._client._call(
+            "POST", path, DocumentBatch, json=body, scope="knowledge", options=options
+        )
+
+    async def create_from_file(
+        self,
+        dataset_id: str,
+        file: FileInput,
+        *,
+        indexing_technique: str | None = None,
+        doc_form: str | None = None,
+        doc_language: str | None = None,
+        process_rule: ProcessRule | Mapping[str, Any] | None = None,
+        original_document_id: str | None = None,
+        max_size: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> DocumentBatch:
+        """Add a document from a file (a path, `(name, bytes)` or a file object); paths
+        are streamed from disk. Settings travel as the JSON `data` form field. Sends to
+        `document/create_by_file`, the path every server version serves."""
+        upload = await prepare_upload(file, what="file", max_size=max_size)
+        data = _options_body(
+            indexing_technique=indexing_technique,
+            doc_form=doc_form,
+            doc_language=doc_language,
+            process_rule=process_rule,
+            original_document_id=original_document_id,
+        )
+        fields = {"data": msgspec.json.encode(data).decode()}
+        path = f"{self._base(dataset_id)}/document/create_by_file"
+        return await self._client._call(
+            "POST",
+            path,
+            DocumentBatch,
+            form=lambda: upload.form("file", fields),
+            scope="knowledge",
+            options=options,
+        )
+
+    async def update_with_text(
+        self,
+        dataset_id: str,
+        document_id: str,
+        *,
+        name: str | None = None,
+        text: str | None = None,
+        doc_form: str | None = None,
+        doc_language: str | None = None,
+        process_rule: ProcessRule | Mapping[str, Any] | None = None,
+        retrieval_model: RetrievalModel | Mapping[str, Any] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> DocumentBatch:
+        """Rename a document and/or replace its text (which re-indexes it; the server
+        wants `name` along with `text`). Sends to `update_by_text`."""
+        body: dict[str, Any] = {}
+        if text is not None:
+            if name is None:
+                raise PulseValidationError("name is required when text is given")
+            body["text"] = check_text("text", text)
+        if name is not None:
+            body["name"] = check_text("name", name)
+        body.update(
+            _options_body(
+                indexing_technique=None,
+                doc_form=doc_form,
+                doc_language=doc_language,
+                process_rule=process_rule,
+                retrieval_model=retrieval_model,
+                default_rule=False,
+            )
+        )
+        if not body:
+            raise PulseValidationError("nothing to update: pass name, text or settings")
+        path = f"{self._doc(dataset_id, document_id)}/update_by_text"
+        return await self._client._call(
+            "POST", path, DocumentBatch, json=body, scope="knowledge", options=options
+        )
+
+    async def update_with_file(
+        self,
+        dataset_id: str,
+        document_id: str,
+        file: FileInput,
+        *,
+        name: str | None = None,
+        doc_form: str | None = None,
+        doc_language: str | None = None,
+        process_rule: ProcessRule | Mapping[str, Any] | None = None,
+        max_size: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> DocumentBatch:
+        """Replace a document's content with a file (re-indexes it). Sends a POST to
+        `update_by_file`, which old and new servers serve (newest ones prefer PATCH
+        on the document, and keep this form as an alias)."""
+        upload = await prepare_upload(file, what="file", max_size=max_size)
+        data = _options_body(
+            indexing_technique=None,
+            doc_form=doc_form,
+            doc_language=doc_language,
+            process_rule=process_rule,
+            default_rule=False,
+        )
+        if name is not None:
+            data["name"] = check_text("name", name)
+        fields = {"data": msgspec.json.encode(data).decode()}
+        path = f"{self._doc(dataset_id, document_id)}/update_by_file"
+        return await self._client._call(
+            "POST",
+            path,
+            DocumentBatch,
+            form=lambda: upload.form("file", fields),
+            scope="knowledge",
+            options=options,
+        )
+
+    async def delete(
+        self, dataset_id: str, document_id: str, **options: Unpack[RequestOptions]
+    ) -> None:
+        """Delete a document (204, or the old 200 `{"result": "success"}`). Raises
+        `DocumentIndexingError` while it is being indexed and
+        `ArchivedDocumentImmutableError` when it is archived."""
+        path = self._doc(dataset_id, document_id)
+        await self._client._call("DELETE", path, None, scope="knowledge", options=options)
+
+    def list(
+        self,
+        dataset_id: str,
+        *,
+        keyword: str | None = None,
+        status: str | None = None,
+        page_size: int = 20,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncPager[Document]:
+        """Every document of a knowledge base, a page at a time (`async for`)."""
+        path = f"{self._base(dataset_id)}/documents"
+        limit = check_limit(page_size)
+        chosen_status = optional_choice("status", status, DOCUMENT_STATUSES)
+
+        async def fetch_page(page: int) -> tuple[list[Document], _DocumentList]:
+            params = {"page": page, "limit": limit, "keyword": keyword, "status": chosen_status}
+            result = await self._client._call(
+                "GET", path, _DocumentList, params=params, scope="knowledge", options=options
+            )
+            return result.data, result
+
+        return page_pager(fetch_page, page_size=limit)
+
+    async def update_status(
+        self,
+        dataset_id: str,
+        action: str,
+        document_ids: Sequence[str],
+        **options: Unpack[RequestOptions],
+    ) -> None:
+        """Enable, disable, archive or un-archive documents (`action` is one of
+        `enable`, `disable`, `archive`, `un_archive`)."""
+        checked_action = check_choice("action", action, STATUS_ACTIONS)
+        if isinstance(document_ids, str) or not document_ids:
+            raise PulseValidationError("document_ids must be a non-empty list of ids")
+        ids = [check_uuid(f"document_ids[{i}]", value) for i, value in enumerate(document_ids)]
+        path = f"{self._base(dataset_id)}/documents/status/{checked_action}"
+        await self._client._call(
+            "PATCH", path, None, json={"document_ids": ids}, scope="knowledge", options=options
+        )
+
+    async def indexing_status(
+        self, dataset_id: str, batch: str, **options: Unpack[RequestOptions]
+    ) -> builtins.list[IndexingStatus]:
+        """Where each document of a batch is: `waiting` → `parsing` → `cleaning` →
+        `splitting` → `indexing` → `completed` (or `error`, `paused`)."""
+        path = f"{self._base(dataset_id)}/documents/{check_text('batch', batch)}/indexing-status"
+        result = await self._client._call(
+            "GET", path, _IndexingStatusList, scope="knowledge", options=options
+        )
+        return result.data
+
+    def watch_indexing(
+        self,
+        dataset_id: str,
+        batch: str,
+        *,
+        timeout: float | None = 600.0,
+        poll_interval: float = 0.5,
+        max_interval: float = 5.0,
+    ) -> AsyncGenerator[IndexingProgress, None]:
+        """Progress snapshots of a batch, polled with exponential backoff, until it is
+        finished: `async for p in ...watch_indexing(ds, batch): print(p.fraction)`.
+        Raises `IndexingFailedError` on `error`, `IndexingTimeoutError` after `timeout`."""
+        check_uuid("dataset_id", dataset_id)
+        check_text("batch", batch)
+
+        async def fetch() -> builtins.list[IndexingStatus]:
+            return await self.indexing_status(dataset_id, batch)
+
+        return watch_indexing(
+            fetch,
+            batch,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_interval=max_interval,
+        )
+
+    async def wait_until_indexed(
+        self,
+        dataset_id: str,
+        batch: str,
+        *,
+        timeout: float | None = 600.0,
+        on_progress: ProgressCallback | None = None,
+        poll_interval: float = 0.5,
+        max_interval: float = 5.0,
+    ) -> IndexingProgress:
+        """Wait until every document of a batch is indexed and return the final
+        progress. `on_progress` (a function or coroutine function) gets each snapshot.
+        Raises `IndexingFailedError` on `error` and `IndexingTimeoutError` (a
+        `TimeoutError`) after `timeout` seconds."""
+        from ._indexing import wait_for
+
+        return await wait_for(
+            self.watch_indexing(
+                dataset_id,
+                batch,
+                timeout=timeout,
+                poll_interval=poll_interval,
+                max_interval=max_interval,
+            ),
+            batch,
+            timeout=timeout,
+            on_progress=on_progress,
+        )

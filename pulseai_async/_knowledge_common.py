@@ -1,0 +1,155 @@
+"""What the Knowledge resources share: input checks for their enums and limits, and the
+page-number pager that guards against the old server's `has_more` bug."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from ._errors import PulseValidationError
+from ._knowledge_models import ProcessRule, RetrievalModel, _Page
+from ._pagination import AsyncPager, Page
+from ._validation import check_text
+
+__all__ = [
+    "DOC_FORMS",
+    "INDEXING_TECHNIQUES",
+    "SEARCH_METHODS",
+    "check_choice",
+    "check_limit",
+    "check_name",
+    "page_pager",
+    "process_rule_body",
+    "retrieval_model_body",
+]
+
+T = TypeVar("T")
+
+INDEXING_TECHNIQUES = frozenset({"high_quality", "economy"})
+PERMISSIONS = frozenset({"only_me", "all_team_members", "partial_members"})
+DOC_FORMS = frozenset({"text_model", "hierarchical_model", "qa_model"})
+SEARCH_METHODS = frozenset(
+    {"keyword_search", "semantic_search", "full_text_search", "hybrid_search"}
+)
+PROCESS_MODES = frozenset({"automatic", "custom", "hierarchical"})
+MAX_PAGE_SIZE = 100
+
+
+def check_choice(name: str, value: object, choices: Collection[str]) -> str:
+    if value not in choices:
+        raise PulseValidationError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return str(value)
+
+
+def optional_choice(name: str, value: object, choices: Collection[str]) -> str | None:
+    return None if value is None else check_choice(name, value, choices)
+
+
+def check_name(name: str, value: object, *, max_length: int) -> str:
+    text = check_text(name, value)
+    if len(text) > max_length:
+        raise PulseValidationError(
+            f"{name} must be at most {max_length} characters, got {len(text)}"
+        )
+    return text
+
+
+def check_int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise PulseValidationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+    return value
+
+
+def check_limit(value: object) -> int:
+    return check_int("page_size", value, 1, MAX_PAGE_SIZE)
+
+
+def process_rule_body(rule: ProcessRule | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The `process_rule` JSON: automatic when not given; custom rules are checked."""
+    if rule is None:
+        return {"mode": "automatic"}
+    body: dict[str, Any] = (
+        msgspec.to_builtins(rule) if isinstance(rule, ProcessRule) else dict(rule)
+    )
+    mode = check_choice("process_rule.mode", body.get("mode"), PROCESS_MODES)
+    if mode == "automatic":
+        return body
+    rules = body.get("rules")
+    if not isinstance(rules, Mapping):
+        raise PulseValidationError(f"process_rule.rules is required in {mode!r} mode")
+    segmentation = rules.get("segmentation")
+    if not isinstance(segmentation, Mapping):
+        raise PulseValidationError("process_rule.rules.segmentation is required")
+    separator = segmentation.get("separator")
+    if not isinstance(separator, str) or not separator:
+        raise PulseValidationError(
+            f"process_rule.rules.segmentation.separator must be a non-empty string, "
+            f"got {separator!r}"
+        )
+    max_tokens = check_int(
+        "process_rule.rules.segmentation.max_tokens", segmentation.get("max_tokens"), 50, 4000
+    )
+    overlap = segmentation.get("chunk_overlap", 0)
+    check_int("process_rule.rules.segmentation.chunk_overlap", overlap, 0, max_tokens - 1)
+    return body
+
+
+def retrieval_model_body(
+    model: RetrievalModel | Mapping[str, Any] | None,
+    *,
+    search_method: str | None = None,
+    top_k: int | None = None,
+    score_threshold: float | None = None,
+) -> dict[str, Any] | None:
+    """The `retrieval_model` JSON from an object or mapping plus the shortcut arguments."""
+    if model is None and search_method is None and top_k is None and score_threshold is None:
+        return None
+    body: dict[str, Any] = {}
+    if isinstance(model, RetrievalModel):
+        body = msgspec.to_builtins(model)
+    elif model is not None:
+        body = dict(model)
+    if search_method is not None:
+        body["search_method"] = search_method
+    body.setdefault("search_method", "keyword_search")
+    body.setdefault("reranking_enable", False)
+    check_choice("search_method", body["search_method"], SEARCH_METHODS)
+    if top_k is not None:
+        body["top_k"] = top_k
+    if body.get("top_k") is not None:
+        check_int("top_k", body["top_k"], 1, 100)
+    if score_threshold is not None:
+        body["score_threshold"] = score_threshold
+        body["score_threshold_enabled"] = True
+    threshold = body.get("score_threshold")
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 <= threshold <= 1
+    ):
+        raise PulseValidationError(f"score_threshold must be from 0 to 1, got {threshold!r}")
+    return body
+
+
+def page_pager(
+    fetch_page: Callable[[int], Awaitable[tuple[list[T], _Page]]], *, page_size: int
+) -> AsyncPager[T]:
+    """A pager over `page`/`limit` listings.
+
+    Old servers computed `has_more` as "this page is full", which is true on an exactly
+    full last page, and some listings have no paging at all; so paging also stops on an
+    empty page, on `page * limit >= total`, or when `has_more` is absent.
+    """
+
+    async def fetch(cursor: Any) -> Page[T]:
+        page_number = cursor or 1
+        items, meta = await fetch_page(page_number)
+        limit = meta.limit or page_size
+        more = bool(meta.has_more) and bool(items)
+        if meta.total is not None and page_number * limit >= meta.total:
+            more = False
+        return Page(items, page_number + 1 if more else None, raw=meta)
+
+    return AsyncPager(fetch, 1)
