@@ -244,10 +244,3 @@ class AppMeta(Model):
     """Get Application Meta Information: each tool's icon, a URL or a `ToolIcon`."""
 
     tool_icons: dict[str, str | ToolIcon] = msgspec.field(default_factory=dict)
-
-
-# Resolve the annotations now, while `__module__` still names this module: the package
-# re-labels exported classes as `pulseai_async.X`, where names like `Any` do not exist.
-for _name in __all__:
-    msgspec.json.Decoder(globals()[_name])
-del _name

@@ -6,8 +6,8 @@ Fields follow the union of old and new server versions; everything the server ma
 has a default. Timestamps are Unix seconds, as ints or floats depending on the version.
 """
 
-# No `from __future__ import annotations` here: `pulseai_async/__init__.py` renames the
-# public classes' module, and msgspec would then resolve string annotations there.
+from __future__ import annotations
+
 from typing import Any, Literal
 
 import msgspec
@@ -266,7 +266,7 @@ class ProcessRule(msgspec.Struct, kw_only=True, omit_defaults=True):
         chunk_overlap: int = 0,
         remove_extra_spaces: bool = True,
         remove_urls_emails: bool = False,
-    ) -> "ProcessRule":
+    ) -> ProcessRule:
         """Split at `separator`, then cut pieces longer than `max_tokens` tokens."""
         return cls(
             mode="custom",
