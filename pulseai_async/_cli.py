@@ -1,7 +1,9 @@
-"""The `pulseai` command: stream a chat answer to the terminal.
+"""The `pulseai` command: chat from the terminal, run the emulator, look at your data.
 
 With no `PULSEAI_API_KEY` set (or with `--emulator`) it starts the bundled emulator on a
-free loopback port and talks to that, so it works on a machine with no network.
+free loopback port and talks to that, so it works on a machine with no network. Answers
+go to stdout as they arrive; notes (the emulator's address, the conversation id, usage)
+go to stderr, so `pulseai chat "..." > answer.txt` keeps only the answer.
 """
 
 from __future__ import annotations
@@ -11,64 +13,333 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import anyio
+import msgspec
 
 from ._client import AsyncPulse
-from ._config import API_KEY_ENV
+from ._config import API_KEY_ENV, BASE_URL_ENV
 from ._errors import APIStatusError, PulseError
+from ._models import Usage
+from ._stream import ChatStream
+from ._version import __version__
 
 __all__ = ["main"]
 
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130  # what shells report for a process ended by SIGINT
+_STOP_TIMEOUT = 5.0
+_encode = msgspec.json.Encoder().encode
 
-@contextlib.asynccontextmanager
-async def _client(use_emulator: bool) -> AsyncIterator[AsyncPulse]:
-    if use_emulator or not os.environ.get(API_KEY_ENV):
-        from .testing import Emulator
 
-        async with Emulator(token_delay=0.02) as emulator:
-            print(
-                f"(no {API_KEY_ENV} set: using the bundled emulator at {emulator.base_url})",
-                file=sys.stderr,
-            )
-            async with emulator.client() as client:
-                yield client
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line: status, code, message and request id for API errors."""
+    if isinstance(error, APIStatusError):
+        text = f"error: {error}"
     else:
-        async with AsyncPulse() as client:
-            yield client
+        text = f"error: {type(error).__name__}: {error}"
+    return " ".join(text.split())
 
 
-async def _chat(args: argparse.Namespace) -> int:
-    async with _client(args.emulator) as pulse:
-        stream = pulse.chat.stream(args.query, user=args.user, conversation_id=args.conversation)
+# --- the client: a real key, or the bundled emulator ---------------------------------------
+
+
+async def _open_client(
+    stack: contextlib.AsyncExitStack, use_emulator: bool, token_delay: float
+) -> AsyncPulse:
+    if not use_emulator and os.environ.get(API_KEY_ENV):
+        return await stack.enter_async_context(AsyncPulse())
+    from .testing import Emulator
+
+    emulator = await stack.enter_async_context(Emulator(token_delay=token_delay))
+    why = "--emulator" if use_emulator else f"no {API_KEY_ENV} set"
+    _note(f"({why}: using the bundled emulator at {emulator.base_url})")
+    return await stack.enter_async_context(emulator.client())
+
+
+class _Session:
+    """One event loop and one client for every turn of a command.
+
+    `asyncio.Runner` keeps the loop between turns (so the emulator and the connection
+    pool survive while the terminal waits for input) and turns Ctrl-C into the
+    cancellation of the running turn.
+    """
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._args = args
+        self._runner = asyncio.Runner()
+        self._stack = contextlib.AsyncExitStack()
+        self.pulse: AsyncPulse | None = None
+
+    def __enter__(self) -> _Session:
+        self._runner.__enter__()
+        try:
+            self.pulse = self._runner.run(
+                _open_client(self._stack, self._args.emulator, self._args.token_delay)
+            )
+        except BaseException:
+            self._runner.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                self._runner.run(self._stack.aclose())
+        finally:
+            self._runner.close()
+
+    def run(self, make: Callable[[AsyncPulse], Any]) -> Any:
+        assert self.pulse is not None
+        return self._runner.run(make(self.pulse))
+
+
+# --- pulseai chat --------------------------------------------------------------------------
+
+
+class _Chat:
+    """The state that carries over between turns: the conversation."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.conversation_id: str | None = args.conversation
+
+    async def turn(self, pulse: AsyncPulse, query: str) -> None:
+        """Stream one answer; on cancellation (Ctrl-C) stop the generation, then re-raise."""
+        args = self.args
+        stream = pulse.chat.stream(
+            query, user=args.user, conversation_id=self.conversation_id, inputs=args.inputs
+        )
         async with stream:
+            try:
+                if args.json:
+                    await self._print_events(stream)
+                else:
+                    await self._print_text(stream)
+            except asyncio.CancelledError:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(_STOP_TIMEOUT):
+                    await stream.cancel()
+                raise
+            finally:
+                self.conversation_id = stream.conversation_id or self.conversation_id
+        if not args.json:
+            _note(f"conversation: {stream.conversation_id}")
+            _note(f"usage: {_usage_line(stream.usage)}")
+
+    async def _print_text(self, stream: ChatStream) -> None:
+        out = self.out
+        try:
             async for delta in stream.text_deltas():
-                print(delta, end="", flush=True)
-        print()
-        usage = stream.usage
-        tokens = f", {usage.total_tokens} tokens" if usage else ""
-        print(f"(conversation {stream.conversation_id}{tokens})", file=sys.stderr)
+                out.write(delta)
+                out.flush()
+        finally:
+            out.write("\n")
+            out.flush()
+
+    async def _print_events(self, stream: ChatStream) -> None:
+        out = self.out
+        async for event in stream:
+            out.write(_encode(event).decode())
+            out.write("\n")
+            out.flush()
+
+
+def _usage_line(usage: Usage | None) -> str:
+    if usage is None:
+        return "not reported"
+    line = (
+        f"{usage.total_tokens} tokens ({usage.prompt_tokens} prompt + "
+        f"{usage.completion_tokens} completion)"
+    )
+    if usage.total_price is not None:
+        line += f", {usage.total_price} {usage.currency or ''}".rstrip()
+    if usage.latency is not None:
+        line += f", {usage.latency:.2f} s"
+    return line
+
+
+def _queries(args: argparse.Namespace) -> Iterator[str]:
+    """The first query, then (interactive) one per line of input until EOF or `/exit`."""
+    if args.query:
+        yield args.query
+    if args.query and not args.interactive:
+        return
+    prompt = "you> " if sys.stdin.isatty() else ""
+    if prompt:
+        _note("(interactive: one message per line; Ctrl-D or /exit to leave)")
+    while True:
+        try:
+            line = input(prompt)
+        except EOFError:
+            return
+        line = line.strip()
+        if line in ("/exit", "/quit"):
+            return
+        if line:
+            yield line
+
+
+def _chat_command(args: argparse.Namespace) -> int:
+    chat = _Chat(args, sys.stdout)
+    interactive = args.interactive or not args.query
+    status = 0
+    with _Session(args) as session:
+        for query in _queries(args):
+            try:
+                session.run(lambda pulse, q=query: chat.turn(pulse, q))  # type: ignore[misc]
+            except KeyboardInterrupt:
+                _note("(interrupted: the generation was stopped)")
+                if not interactive:
+                    return EXIT_INTERRUPTED
+            except PulseError as error:
+                _note(describe_error(error))
+                status = EXIT_ERROR
+                if not interactive:
+                    return status
+    return status
+
+
+# --- pulseai conversations -------------------------------------------------------------------
+
+
+def _conversations_command(args: argparse.Namespace) -> int:
+    async def fetch(pulse: AsyncPulse) -> Any:
+        return await pulse.request(
+            "GET", "/conversations", params={"user": args.user, "limit": args.limit}
+        )
+
+    with _Session(args) as session:
+        page = session.run(fetch)
+    rows = page.get("data", []) if isinstance(page, dict) else []
+    if args.json:
+        for row in rows:
+            print(_encode(row).decode())
+        return 0
+    if not rows:
+        _note(f"(no conversations for user {args.user!r})")
+    for row in rows:
+        updated = row.get("updated_at") or row.get("created_at")
+        when = (
+            datetime.fromtimestamp(updated, UTC).strftime("%Y-%m-%d %H:%M")
+            if isinstance(updated, int | float)
+            else "-"
+        )
+        print(f"{row.get('id')}  {when}  {row.get('name') or ''}")
+    if isinstance(page, dict) and page.get("has_more"):
+        _note(f"(more than {len(rows)}: use --limit)")
     return 0
 
 
-def _describe(error: PulseError) -> str:
-    if isinstance(error, APIStatusError):
-        return f"error: {error}"
-    return f"error: {type(error).__name__}: {error}"
+# --- pulseai emulator ---------------------------------------------------------------------
+
+
+def _emulator_command(args: argparse.Namespace) -> int:
+    from .testing import Emulator
+
+    async def serve() -> None:
+        emulator = Emulator(host=args.host, port=args.port, token_delay=args.token_delay)
+        async with emulator:
+            print(f"PulseAI emulator listening on {emulator.base_url}", flush=True)
+            _note(
+                f"  export {API_KEY_ENV}={emulator.api_key} "
+                f"PULSEAI_KNOWLEDGE_API_KEY={emulator.knowledge_api_key} "
+                f"{BASE_URL_ENV}={emulator.base_url}\n  (Ctrl-C stops it)"
+            )
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    _note("(emulator stopped)")
+    return 0
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+
+def _inputs(text: str) -> dict[str, Any]:
+    try:
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pulseai",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"pulseai {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    client = argparse.ArgumentParser(add_help=False)
+    client.add_argument(
+        "--emulator",
+        action="store_true",
+        help=f"use the bundled emulator even if {API_KEY_ENV} is set",
+    )
+    client.add_argument(
+        "--token-delay",
+        type=float,
+        default=0.02,
+        help="seconds between the bundled emulator's tokens (default 0.02)",
+    )
+    client.add_argument("--user", default="pulseai-cli", help="end-user id (default pulseai-cli)")
+    client.add_argument("--json", action="store_true", help="print JSON, one object per line")
+
+    chat = commands.add_parser(
+        "chat",
+        parents=[client],
+        help="stream an answer to the terminal",
+        description="Stream an answer. Without QUERY (or with -i) keep a conversation going, "
+        "one message per line of input.",
+    )
+    chat.add_argument("query", nargs="?", help="the message (omit it to chat interactively)")
+    chat.add_argument("--conversation", default=None, help="continue this conversation id")
+    chat.add_argument("-i", "--interactive", action="store_true", help="keep chatting after QUERY")
+    chat.add_argument(
+        "--inputs", type=_inputs, default=None, help="the app's input variables, as JSON"
+    )
+    chat.set_defaults(run=_chat_command)
+
+    conversations = commands.add_parser(
+        "conversations", parents=[client], help="list a user's conversations"
+    )
+    conversations.add_argument("--limit", type=int, default=20, help="how many (1-100)")
+    conversations.set_defaults(run=_conversations_command)
+
+    emulator = commands.add_parser("emulator", help="run the bundled emulator in the foreground")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    emulator.add_argument("--token-delay", type=float, default=0.0, help="seconds per token")
+    emulator.set_defaults(run=_emulator_command)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pulseai", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    chat = commands.add_parser("chat", help="stream an answer to the terminal")
-    chat.add_argument("query")
-    chat.add_argument("--user", default="pulseai-cli")
-    chat.add_argument("--conversation", default=None, help="continue this conversation id")
-    chat.add_argument("--emulator", action="store_true", help="use the bundled emulator")
-    args = parser.parse_args(argv)
+    """Run the command; returns the exit status (0, 1 on an error, 130 on Ctrl-C)."""
+    args = build_parser().parse_args(argv)
     try:
-        return asyncio.run(_chat(args))
+        status: int = args.run(args)
     except PulseError as error:
-        print(_describe(error), file=sys.stderr)
-        return 1
+        _note(describe_error(error))
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        _note("(interrupted)")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `pulseai chat ... | head`
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter exit quiet
+        return EXIT_ERROR
+    return status
