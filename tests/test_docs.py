@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # A fenced block, possibly indented (inside a tab or an admonition), whose language is
 # `python` (attributes such as `title="app.py"` may follow).
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```python\b[^\n]*\n(?P<code>.*?)^(?P=indent)```", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```python\b[^\n]*\n(?P<code>.*?)^(?P=indent)```", re.M | re.S
+)
 
 
 def code_blocks(page: Path) -> list[tuple[int, str]]:
