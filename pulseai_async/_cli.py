@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -21,10 +22,11 @@ import anyio
 import msgspec
 
 from ._client import AsyncPulse
-from ._config import API_KEY_ENV, BASE_URL_ENV
+from ._config import API_KEY_ENV, BASE_URL_ENV, KNOWLEDGE_API_KEY_ENV
 from ._errors import APIStatusError, PulseError
 from ._models import Usage
 from ._stream import ChatStream
+from ._uploads import prepare_upload
 from ._version import __version__
 
 __all__ = ["main"]
@@ -52,14 +54,14 @@ def describe_error(error: BaseException) -> str:
 
 
 async def _open_client(
-    stack: contextlib.AsyncExitStack, use_emulator: bool, token_delay: float
+    stack: contextlib.AsyncExitStack, use_emulator: bool, token_delay: float, key_env: str
 ) -> AsyncPulse:
-    if not use_emulator and os.environ.get(API_KEY_ENV):
+    if not use_emulator and os.environ.get(key_env):
         return await stack.enter_async_context(AsyncPulse())
     from .testing import Emulator
 
     emulator = await stack.enter_async_context(Emulator(token_delay=token_delay))
-    why = "--emulator" if use_emulator else f"no {API_KEY_ENV} set"
+    why = "--emulator" if use_emulator else f"no {key_env} set"
     _note(f"({why}: using the bundled emulator at {emulator.base_url})")
     return await stack.enter_async_context(emulator.client())
 
@@ -82,7 +84,12 @@ class _Session:
         self._runner.__enter__()
         try:
             self.pulse = self._runner.run(
-                _open_client(self._stack, self._args.emulator, self._args.token_delay)
+                _open_client(
+                    self._stack,
+                    self._args.emulator,
+                    self._args.token_delay,
+                    getattr(self._args, "key_env", API_KEY_ENV),
+                )
             )
         except BaseException:
             self._runner.close()
@@ -238,6 +245,159 @@ def _conversations_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- pulseai upload -----------------------------------------------------------------------
+
+
+def _upload_command(args: argparse.Namespace) -> int:
+    async def upload(pulse: AsyncPulse) -> Any:
+        prepared = await prepare_upload(args.path)
+        return await pulse._call(
+            "POST",
+            "/files/upload",
+            dict[str, Any],
+            form=lambda: prepared.form("file", {"user": args.user}),
+            options={},
+        )
+
+    with _Session(args) as session:
+        info = session.run(upload)
+    if args.json:
+        print(_encode(info).decode())
+        return 0
+    print(info.get("id"))
+    _note(
+        f"uploaded {info.get('name')} ({info.get('size')} bytes, {info.get('mime_type')}); "
+        "attach it to a message with files=[{'type': ..., 'transfer_method': 'local_file', "
+        f"'upload_file_id': '{info.get('id')}'}}]"
+    )
+    return 0
+
+
+# --- pulseai kb ------------------------------------------------------------------------------
+
+_INDEXING_DONE = frozenset({"completed", "error", "paused", "stopped"})
+
+
+class _Progress:
+    """Indexing progress on stderr: a redrawn bar on a terminal, changed lines otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._last = ""
+
+    def show(self, name: str, status: str, done: int, total: int) -> None:
+        if self._tty:
+            width = 30
+            filled = width * done // total if total else 0
+            bar = "#" * filled + "." * (width - filled)
+            line = f"\r{name}: [{bar}] {done}/{total} chunks ({status})"
+            self._stream.write(line.ljust(len(self._last)))
+        else:
+            line = f"{name}: {status} {done}/{total} chunks"
+            if line != self._last:
+                self._stream.write(line + "\n")
+        self._last = line
+        self._stream.flush()
+
+    def end(self) -> None:
+        if self._tty and self._last:
+            self._stream.write("\n")
+            self._stream.flush()
+        self._last = ""
+
+
+async def _follow_indexing(
+    pulse: AsyncPulse, dataset_id: str, batch: str, name: str, poll: float
+) -> str:
+    """Poll Get Document Embedding Status until the batch is done; its final status."""
+    progress = _Progress(sys.stderr)
+    try:
+        while True:
+            answer = await pulse._call(
+                "GET",
+                f"/datasets/{dataset_id}/documents/{batch}/indexing-status",
+                dict[str, Any],
+                scope="knowledge",
+                options={},
+            )
+            row = (answer.get("data") or [{}])[0]
+            status = str(row.get("indexing_status") or "waiting")
+            done = int(row.get("completed_segments") or 0)
+            progress.show(name, status, done, int(row.get("total_segments") or 0))
+            if status in _INDEXING_DONE:
+                if status != "completed":
+                    progress.end()
+                    _note(f"{name}: indexing {status}: {row.get('error') or 'no reason given'}")
+                return status
+            await anyio.sleep(poll)
+    finally:
+        progress.end()
+
+
+def _kb_create_command(args: argparse.Namespace) -> int:
+    async def create(pulse: AsyncPulse) -> int:
+        uploads = [await prepare_upload(path) for path in args.files]  # check all first
+        dataset = await pulse._call(
+            "POST",
+            "/datasets",
+            dict[str, Any],
+            json={"name": args.name, "indexing_technique": args.indexing_technique},
+            scope="knowledge",
+            options={},
+        )
+        dataset_id = str(dataset["id"])
+        print(dataset_id, flush=True)
+        _note(f"created knowledge base {args.name!r}")
+        settings = _encode(
+            {"indexing_technique": args.indexing_technique, "process_rule": {"mode": "automatic"}}
+        ).decode()
+        failed = 0
+        for upload in uploads:
+            created = await pulse._call(
+                "POST",
+                f"/datasets/{dataset_id}/document/create_by_file",
+                dict[str, Any],
+                form=functools.partial(upload.form, "file", {"data": settings}),
+                scope="knowledge",
+                options={},
+            )
+            batch = str(created["batch"])
+            status = await _follow_indexing(pulse, dataset_id, batch, upload.filename, args.poll)
+            failed += status != "completed"
+        return EXIT_ERROR if failed else 0
+
+    with _Session(args) as session:
+        status: int = session.run(create)
+    return status
+
+
+def _kb_list_command(args: argparse.Namespace) -> int:
+    async def fetch(pulse: AsyncPulse) -> Any:
+        return await pulse._call(
+            "GET",
+            "/datasets",
+            dict[str, Any],
+            params={"page": 1, "limit": args.limit},
+            scope="knowledge",
+            options={},
+        )
+
+    with _Session(args) as session:
+        page = session.run(fetch)
+    rows = page.get("data") or []
+    for row in rows:
+        if args.json:
+            print(_encode(row).decode())
+        else:
+            print(f"{row.get('id')}  {row.get('document_count') or 0:>4} docs  {row.get('name')}")
+    if not rows:
+        _note("(no knowledge bases)")
+    if page.get("has_more"):
+        _note(f"(more than {args.limit}: use --limit)")
+    return 0
+
+
 # --- pulseai emulator ---------------------------------------------------------------------
 
 
@@ -250,7 +410,7 @@ def _emulator_command(args: argparse.Namespace) -> int:
             print(f"PulseAI emulator listening on {emulator.base_url}", flush=True)
             _note(
                 f"  export {API_KEY_ENV}={emulator.api_key} "
-                f"PULSEAI_KNOWLEDGE_API_KEY={emulator.knowledge_api_key} "
+                f"{KNOWLEDGE_API_KEY_ENV}={emulator.knowledge_api_key} "
                 f"{BASE_URL_ENV}={emulator.base_url}\n  (Ctrl-C stops it)"
             )
             await asyncio.Event().wait()
@@ -318,6 +478,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conversations.add_argument("--limit", type=int, default=20, help="how many (1-100)")
     conversations.set_defaults(run=_conversations_command)
+
+    upload = commands.add_parser(
+        "upload", parents=[client], help="upload a file to attach to messages"
+    )
+    upload.add_argument("path", help="the file to upload")
+    upload.set_defaults(run=_upload_command)
+
+    kb = commands.add_parser("kb", help="knowledge bases (uses PULSEAI_KNOWLEDGE_API_KEY)")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="COMMAND")
+    kb_create = kb_commands.add_parser(
+        "create",
+        parents=[client],
+        help="create a knowledge base from files and follow their indexing",
+    )
+    kb_create.add_argument("name", help="the knowledge base's name")
+    kb_create.add_argument("files", nargs="*", help="documents to add")
+    kb_create.add_argument(
+        "--indexing-technique", choices=["high_quality", "economy"], default="high_quality"
+    )
+    kb_create.add_argument(
+        "--poll", type=float, default=1.0, help="seconds between progress checks (default 1)"
+    )
+    kb_create.set_defaults(run=_kb_create_command, key_env=KNOWLEDGE_API_KEY_ENV)
+    kb_list = kb_commands.add_parser("list", parents=[client], help="list knowledge bases")
+    kb_list.add_argument("--limit", type=int, default=20, help="how many (1-100)")
+    kb_list.set_defaults(run=_kb_list_command, key_env=KNOWLEDGE_API_KEY_ENV)
 
     emulator = commands.add_parser("emulator", help="run the bundled emulator in the foreground")
     emulator.add_argument("--host", default="127.0.0.1")

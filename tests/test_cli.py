@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -264,3 +265,173 @@ async def test_conversations_lists_the_users_conversations() -> None:
     assert seen[0] == {"user": "eve", "limit": "2"}
     assert json_code == 0
     assert [msgspec.json.decode(line)["id"] for line in json_out.splitlines()] == ["c1", "c2"]
+
+
+class FakePlatform:
+    """The upload and Knowledge endpoints the CLI uses, as a purpose-built aiohttp app.
+
+    (The bundled emulator learns these routes from their own resource modules; this app
+    pins the wire format the CLI relies on.)
+    """
+
+    def __init__(self, steps: list[tuple[str, int, int]]) -> None:
+        self.steps = steps  # what successive indexing-status polls report
+        self.polls = 0
+        self.received: list[tuple[str, dict[str, str], str, bytes]] = []
+        self.datasets: list[dict[str, object]] = []
+        self.auth: list[str] = []
+        self.runner: web.AppRunner | None = None
+
+    async def upload(self, request: web.Request) -> web.Response:
+        from pulseai_async.testing._multipart import read_upload
+
+        self.auth.append(request.headers["Authorization"])
+        read = await read_upload(request)
+        if isinstance(read, web.Response):
+            return read
+        fields, file = read
+        self.received.append((request.path, fields, file.filename, file.data))
+        if request.path == "/v1/files/upload":
+            body = {
+                "id": "f-1",
+                "name": file.filename,
+                "size": len(file.data),
+                "extension": file.extension,
+                "mime_type": file.content_type,
+                "created_at": 1_700_000_000,
+            }
+            return web.json_response(body, status=201)
+        return web.json_response({"document": {"id": "doc-1"}, "batch": "batch-1"})
+
+    async def create_dataset(self, request: web.Request) -> web.Response:
+        self.auth.append(request.headers["Authorization"])
+        body = await request.json()
+        dataset = {"id": f"ds-{len(self.datasets) + 1}", "name": body["name"], "document_count": 0}
+        self.datasets.append({**dataset, "indexing_technique": body["indexing_technique"]})
+        return web.json_response(dataset)
+
+    async def list_datasets(self, request: web.Request) -> web.Response:
+        limit = int(request.query["limit"])
+        rows = self.datasets[:limit]
+        return web.json_response({"data": rows, "has_more": len(self.datasets) > limit})
+
+    async def indexing_status(self, request: web.Request) -> web.Response:
+        assert request.match_info["batch"] == "batch-1"
+        status, done, total = self.steps[min(self.polls, len(self.steps) - 1)]
+        self.polls += 1
+        row = {
+            "id": "doc-1",
+            "indexing_status": status,
+            "completed_segments": done,
+            "total_segments": total,
+            "error": "the embedding model is unavailable" if status == "error" else None,
+        }
+        return web.json_response({"data": [row]})
+
+    async def __aenter__(self) -> str:
+        app = web.Application()
+        app.router.add_post("/v1/files/upload", self.upload)
+        app.router.add_post("/v1/datasets", self.create_dataset)
+        app.router.add_get("/v1/datasets", self.list_datasets)
+        app.router.add_post("/v1/datasets/{id}/document/create_by_file", self.upload)
+        app.router.add_get(
+            "/v1/datasets/{id}/documents/{batch}/indexing-status", self.indexing_status
+        )
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        return f"http://127.0.0.1:{self.runner.addresses[0][1]}/v1"
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+INDEXING = [("waiting", 0, 0), ("parsing", 0, 0), ("indexing", 2, 5), ("completed", 5, 5)]
+
+
+async def test_upload_sends_the_file_and_prints_its_id(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_bytes(b"hello notes")
+    platform = FakePlatform(INDEXING)
+    async with platform as url:
+        env = cli_env(PULSEAI_API_KEY="app-x", PULSEAI_BASE_URL=url)
+        code, out, err = await run_cli(
+            "upload", str(tmp_path / "notes.txt"), "--user", "fay", env=env
+        )
+    assert code == 0, err
+    assert out == "f-1\n"
+    assert "uploaded notes.txt (11 bytes, text/plain)" in err
+    assert platform.received == [("/v1/files/upload", {"user": "fay"}, "notes.txt", b"hello notes")]
+    assert platform.auth == ["Bearer app-x"]
+
+
+async def test_upload_of_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    platform = FakePlatform(INDEXING)
+    async with platform as url:
+        env = cli_env(PULSEAI_API_KEY="app-x", PULSEAI_BASE_URL=url)
+        code, _, err = await run_cli("upload", str(tmp_path / "nope.pdf"), env=env)
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith("error: PulseValidationError: file: no such file")
+    assert platform.received == []
+
+
+async def test_kb_create_uploads_and_follows_indexing(tmp_path: Path) -> None:
+    (tmp_path / "manual.md").write_text("# Manual\n\nCharge the battery first.\n")
+    platform = FakePlatform(INDEXING)
+    async with platform as url:
+        env = cli_env(PULSEAI_KNOWLEDGE_API_KEY="dataset-x", PULSEAI_BASE_URL=url)
+        code, out, err = await run_cli(
+            "kb", "create", "Manuals", str(tmp_path / "manual.md"), "--poll", "0.01", env=env
+        )
+        list_code, listed, _ = await run_cli("kb", "list", env=env)
+    assert code == 0, err
+    assert out == "ds-1\n"
+    assert platform.datasets[0]["indexing_technique"] == "high_quality"
+    ((path, fields, filename, data),) = platform.received
+    assert path == "/v1/datasets/ds-1/document/create_by_file"
+    assert msgspec.json.decode(fields["data"]) == {
+        "indexing_technique": "high_quality",
+        "process_rule": {"mode": "automatic"},
+    }
+    assert (filename, data) == ("manual.md", (tmp_path / "manual.md").read_bytes())
+    progress = [line for line in err.splitlines() if line.startswith("manual.md:")]
+    assert progress == [
+        "manual.md: waiting 0/0 chunks",
+        "manual.md: parsing 0/0 chunks",
+        "manual.md: indexing 2/5 chunks",
+        "manual.md: completed 5/5 chunks",
+    ]
+    assert set(platform.auth) == {"Bearer dataset-x"}  # the Knowledge key, not an app key
+    assert list_code == 0
+    assert listed.split() == ["ds-1", "0", "docs", "Manuals"]
+
+
+async def test_kb_create_reports_failed_indexing(tmp_path: Path) -> None:
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4")
+    platform = FakePlatform([("parsing", 0, 0), ("error", 0, 0)])
+    async with platform as url:
+        env = cli_env(PULSEAI_KNOWLEDGE_API_KEY="dataset-x", PULSEAI_BASE_URL=url)
+        code, _, err = await run_cli(
+            "kb", "create", "Scans", str(tmp_path / "scan.pdf"), "--poll", "0.01", env=env
+        )
+    assert code == 1
+    assert err.splitlines()[-1] == ("scan.pdf: indexing error: the embedding model is unavailable")
+
+
+def test_progress_bar_redraws_one_line_on_a_terminal() -> None:
+    from pulseai_async._cli import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    progress = _Progress(terminal)
+    progress.show("a.md", "indexing", 2, 4)
+    progress.show("a.md", "completed", 4, 4)
+    progress.end()
+    first, second = terminal.getvalue().split("\r")[1:]
+    assert first == "a.md: [" + "#" * 15 + "." * 15 + "] 2/4 chunks (indexing)"
+    assert second == "a.md: [" + "#" * 30 + "] 4/4 chunks (completed)\n"
