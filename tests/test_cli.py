@@ -56,7 +56,7 @@ async def read_until(process: Process, needle: bytes) -> bytes:
 
 async def test_chat_streams_the_answer_then_conversation_and_usage(emulator: Emulator) -> None:
     emulator.answer = ANSWER
-    emulator.token_delay = 0.05
+    emulator.token_delay = 0.2  # slow enough to see the answer arrive
     env = cli_env(emulator)
     async with await anyio.open_process(
         [sys.executable, "-m", "pulseai_async", "chat", "Does it stream?", "--user", "ann"],
@@ -218,6 +218,36 @@ async def test_ctrl_c_stops_the_generation_and_exits_cleanly(emulator: Emulator)
     assert emulator.hits(f"/chat-messages/{task_id}/stop", "POST") == 1
     assert task.stopped.is_set()  # the server was told to stop generating
     assert not task.finished
+
+
+async def test_ctrl_c_in_interactive_mode_stops_the_answer_and_keeps_chatting(
+    emulator: Emulator,
+) -> None:
+    emulator.answer = lambda query: f"{query}: one two three four five six seven eight nine"
+    emulator.token_delay = 0.2
+    async with await anyio.open_process(
+        [sys.executable, "-m", "pulseai_async", "chat"], env=cli_env(emulator)
+    ) as process:
+        assert process.stdin is not None and process.stderr is not None
+        await process.stdin.send(b"slow\n")
+        await read_until(process, b"two")
+        ((task_id, task),) = emulator.state.tasks.items()
+        process.send_signal(signal.SIGINT)
+        err = b""
+        with anyio.fail_after(30):
+            while b"interrupted" not in err:
+                err += await process.stderr.receive()
+        emulator.token_delay = 0
+        await process.stdin.send(b"fast\n")
+        await process.stdin.aclose()
+        rest = await read_until(process, b"nine")
+        with anyio.fail_after(30):
+            assert await process.wait() == 0
+    assert task.stopped.is_set()
+    assert emulator.hits(f"/chat-messages/{task_id}/stop", "POST") == 1
+    assert rest.decode().splitlines()[-1] == "fast: one two three four five six seven eight nine"
+    (conversation,) = emulator.state.conversations.values()  # the second turn continued it
+    assert [m.query for m in conversation.messages][-1] == "fast"
 
 
 async def test_emulator_command_serves_until_ctrl_c() -> None:
