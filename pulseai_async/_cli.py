@@ -92,6 +92,8 @@ class _Session:
                 )
             )
         except BaseException:
+            with contextlib.suppress(BaseException):
+                self._runner.run(self._stack.aclose())
             self._runner.close()
             raise
         return self
@@ -118,6 +120,8 @@ class _Chat:
         self.args = args
         self.out = out
         self.conversation_id: str | None = args.conversation
+        self.stopped = False
+        """Whether the last interrupted turn reached the server's Stop Generate."""
 
     async def turn(self, pulse: AsyncPulse, query: str) -> None:
         """Stream one answer; on cancellation (Ctrl-C) stop the generation, then re-raise."""
@@ -132,8 +136,12 @@ class _Chat:
                 else:
                     await self._print_text(stream)
             except asyncio.CancelledError:
+                self.stopped = False
                 with anyio.CancelScope(shield=True), anyio.move_on_after(_STOP_TIMEOUT):
-                    await stream.cancel()
+                    try:
+                        self.stopped = await stream.cancel()
+                    except PulseError as error:
+                        _note(f"(could not stop the generation: {describe_error(error)})")
                 raise
             finally:
                 self.conversation_id = stream.conversation_id or self.conversation_id
@@ -203,7 +211,10 @@ def _chat_command(args: argparse.Namespace) -> int:
             try:
                 session.run(lambda pulse, q=query: chat.turn(pulse, q))  # type: ignore[misc]
             except KeyboardInterrupt:
-                _note("(interrupted: the generation was stopped)")
+                if chat.stopped:
+                    _note("(interrupted: the generation was stopped)")
+                else:
+                    _note("(interrupted before the answer started)")
                 if not interactive:
                     return EXIT_INTERRUPTED
             except PulseError as error:
@@ -524,8 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _note("(interrupted)")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `pulseai chat ... | head`
+    except BrokenPipeError:  # `pulseai chat ... | head`: the reader left; exit quietly
         with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter exit quiet
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
     return status

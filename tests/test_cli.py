@@ -220,6 +220,24 @@ async def test_ctrl_c_stops_the_generation_and_exits_cleanly(emulator: Emulator)
     assert not task.finished
 
 
+async def test_ctrl_c_before_the_first_event_exits_cleanly(emulator: Emulator) -> None:
+    emulator.faults.add(path="/chat-messages", delay=30)  # the server is slow to start
+    async with await anyio.open_process(
+        [sys.executable, "-m", "pulseai_async", "chat", "hi"], env=cli_env(emulator)
+    ) as process:
+        with anyio.fail_after(30):
+            while not emulator.hits("/chat-messages"):  # noqa: ASYNC110 - no hook to await
+                await anyio.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        with anyio.fail_after(30):
+            code = await process.wait()
+        assert process.stderr is not None
+        err = b"".join([chunk async for chunk in process.stderr]).decode()
+    assert code == 130
+    assert err.splitlines() == ["(interrupted before the answer started)"]
+    assert len(emulator.requests) == 1  # no stop request: there was no task to stop
+
+
 async def test_ctrl_c_in_interactive_mode_stops_the_answer_and_keeps_chatting(
     emulator: Emulator,
 ) -> None:
