@@ -126,6 +126,7 @@ class _Chat:
     async def turn(self, pulse: AsyncPulse, query: str) -> None:
         """Stream one answer; on cancellation (Ctrl-C) stop the generation, then re-raise."""
         args = self.args
+        self.stopped = False
         stream = pulse.chat.stream(
             query, user=args.user, conversation_id=self.conversation_id, inputs=args.inputs
         )
@@ -136,7 +137,6 @@ class _Chat:
                 else:
                     await self._print_text(stream)
             except asyncio.CancelledError:
-                self.stopped = False
                 with anyio.CancelScope(shield=True), anyio.move_on_after(_STOP_TIMEOUT):
                     try:
                         self.stopped = await stream.cancel()
@@ -209,7 +209,7 @@ def _chat_command(args: argparse.Namespace) -> int:
     with _Session(args) as session:
         for query in _queries(args):
             try:
-                session.run(lambda pulse, q=query: chat.turn(pulse, q))  # type: ignore[misc]
+                session.run(functools.partial(chat.turn, query=query))
             except KeyboardInterrupt:
                 if chat.stopped:
                     _note("(interrupted: the generation was stopped)")

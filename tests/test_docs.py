@@ -127,3 +127,22 @@ async def test_a_stream_displays_its_accumulated_text_in_a_notebook(emulator: Em
     )
     assert text == emulator.answer  # the whole answer, not a truncated repr
     assert "A long answer." in repr(stream) and repr(stream).endswith("...'>")
+
+
+async def test_responses_and_events_have_short_readable_reprs(emulator: Emulator) -> None:
+    emulator.answer = "Hi there"
+    async with emulator.client() as pulse:
+        reply = await pulse.chat.send("hello", user="nb")
+        async with pulse.chat.stream("hello", user="nb") as stream:
+            events = [event async for event in stream]
+        shown = repr(pulse)
+    first, end = events[0], events[-1]
+    assert repr(first) == (
+        f"MessageEvent(conversation_id={first.conversation_id!r}, "
+        f"message_id={first.message_id!r}, created_at={first.created_at!r}, "
+        f"task_id={first.task_id!r}, id={first.id!r}, answer='Hi ')"  # type: ignore[union-attr]
+    )
+    assert repr(end).startswith("MessageEnd(") and "usage=Usage(prompt_tokens=1" in repr(end)
+    assert "None" not in repr(reply)  # fields the server did not send stay out of the way
+    assert repr(reply).startswith("ChatMessage(answer='Hi there', conversation_id=")
+    assert emulator.api_key not in shown and "keys=['app', 'knowledge']" in shown
