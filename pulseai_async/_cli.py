@@ -1,7 +1,9 @@
-"""The `pulseai` command: stream a chat answer to the terminal.
+"""The `pulseai` command: chat from the terminal, run the emulator, look at your data.
 
 With no `PULSEAI_API_KEY` set (or with `--emulator`) it starts the bundled emulator on a
-free loopback port and talks to that, so it works on a machine with no network.
+free loopback port and talks to that, so it works on a machine with no network. Answers
+go to stdout as they arrive; notes (the emulator's address, the conversation id, usage)
+go to stderr, so `pulseai chat "..." > answer.txt` keeps only the answer.
 """
 
 from __future__ import annotations
@@ -9,66 +11,532 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import anyio
+import msgspec
 
 from ._client import AsyncPulse
-from ._config import API_KEY_ENV
+from ._config import API_KEY_ENV, BASE_URL_ENV, KNOWLEDGE_API_KEY_ENV
 from ._errors import APIStatusError, PulseError
+from ._models import Usage
+from ._stream import ChatStream
+from ._uploads import prepare_upload
+from ._version import __version__
 
 __all__ = ["main"]
 
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130  # what shells report for a process ended by SIGINT
+_STOP_TIMEOUT = 5.0
+_encode = msgspec.json.Encoder().encode
 
-@contextlib.asynccontextmanager
-async def _client(use_emulator: bool) -> AsyncIterator[AsyncPulse]:
-    if use_emulator or not os.environ.get(API_KEY_ENV):
-        from .testing import Emulator
 
-        async with Emulator(token_delay=0.02) as emulator:
-            print(
-                f"(no {API_KEY_ENV} set: using the bundled emulator at {emulator.base_url})",
-                file=sys.stderr,
-            )
-            async with emulator.client() as client:
-                yield client
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line: status, code, message and request id for API errors."""
+    if isinstance(error, APIStatusError):
+        text = f"error: {error}"
     else:
-        async with AsyncPulse() as client:
-            yield client
+        text = f"error: {type(error).__name__}: {error}"
+    return " ".join(text.split())
 
 
-async def _chat(args: argparse.Namespace) -> int:
-    async with _client(args.emulator) as pulse:
-        stream = pulse.chat.stream(args.query, user=args.user, conversation_id=args.conversation)
+# --- the client: a real key, or the bundled emulator ---------------------------------------
+
+
+async def _open_client(
+    stack: contextlib.AsyncExitStack, use_emulator: bool, token_delay: float, key_env: str
+) -> AsyncPulse:
+    if not use_emulator and os.environ.get(key_env):
+        return await stack.enter_async_context(AsyncPulse())
+    from .testing import Emulator
+
+    emulator = await stack.enter_async_context(Emulator(token_delay=token_delay))
+    why = "--emulator" if use_emulator else f"no {key_env} set"
+    _note(f"({why}: using the bundled emulator at {emulator.base_url})")
+    return await stack.enter_async_context(emulator.client())
+
+
+class _Session:
+    """One event loop and one client for every turn of a command.
+
+    `asyncio.Runner` keeps the loop between turns (so the emulator and the connection
+    pool survive while the terminal waits for input) and turns Ctrl-C into the
+    cancellation of the running turn.
+    """
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._args = args
+        self._runner = asyncio.Runner()
+        self._stack = contextlib.AsyncExitStack()
+        self.pulse: AsyncPulse | None = None
+
+    def __enter__(self) -> _Session:
+        self._runner.__enter__()
+        try:
+            self.pulse = self._runner.run(
+                _open_client(
+                    self._stack,
+                    self._args.emulator,
+                    self._args.token_delay,
+                    getattr(self._args, "key_env", API_KEY_ENV),
+                )
+            )
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                self._runner.run(self._stack.aclose())
+            self._runner.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                self._runner.run(self._stack.aclose())
+        finally:
+            self._runner.close()
+
+    def run(self, make: Callable[[AsyncPulse], Any]) -> Any:
+        assert self.pulse is not None
+        return self._runner.run(make(self.pulse))
+
+
+# --- pulseai chat --------------------------------------------------------------------------
+
+
+class _Chat:
+    """The state that carries over between turns: the conversation."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.conversation_id: str | None = args.conversation
+        self.stopped = False
+        """Whether the last interrupted turn reached the server's Stop Generate."""
+
+    async def turn(self, pulse: AsyncPulse, query: str) -> None:
+        """Stream one answer; on cancellation (Ctrl-C) stop the generation, then re-raise."""
+        args = self.args
+        self.stopped = False
+        stream = pulse.chat.stream(
+            query, user=args.user, conversation_id=self.conversation_id, inputs=args.inputs
+        )
         async with stream:
+            try:
+                if args.json:
+                    await self._print_events(stream)
+                else:
+                    await self._print_text(stream)
+            except asyncio.CancelledError:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(_STOP_TIMEOUT):
+                    try:
+                        self.stopped = await stream.cancel()
+                    except PulseError as error:
+                        _note(f"(could not stop the generation: {describe_error(error)})")
+                raise
+            finally:
+                self.conversation_id = stream.conversation_id or self.conversation_id
+        if not args.json:
+            _note(f"conversation: {stream.conversation_id}")
+            _note(f"usage: {_usage_line(stream.usage)}")
+
+    async def _print_text(self, stream: ChatStream) -> None:
+        out = self.out
+        try:
             async for delta in stream.text_deltas():
-                print(delta, end="", flush=True)
-        print()
-        usage = stream.usage
-        tokens = f", {usage.total_tokens} tokens" if usage else ""
-        print(f"(conversation {stream.conversation_id}{tokens})", file=sys.stderr)
+                out.write(delta)
+                out.flush()
+        finally:
+            out.write("\n")
+            out.flush()
+
+    async def _print_events(self, stream: ChatStream) -> None:
+        out = self.out
+        async for event in stream:
+            out.write(_encode(event).decode())
+            out.write("\n")
+            out.flush()
+
+
+def _usage_line(usage: Usage | None) -> str:
+    if usage is None:
+        return "not reported"
+    line = (
+        f"{usage.total_tokens} tokens ({usage.prompt_tokens} prompt + "
+        f"{usage.completion_tokens} completion)"
+    )
+    if usage.total_price is not None:
+        line += f", {usage.total_price} {usage.currency or ''}".rstrip()
+    if usage.latency is not None:
+        line += f", {usage.latency:.2f} s"
+    return line
+
+
+def _queries(args: argparse.Namespace) -> Iterator[str]:
+    """The first query, then (interactive) one per line of input until EOF or `/exit`."""
+    if args.query:
+        yield args.query
+    if args.query and not args.interactive:
+        return
+    prompt = "you> " if sys.stdin.isatty() else ""
+    if prompt:
+        _note("(interactive: one message per line; Ctrl-D or /exit to leave)")
+    while True:
+        try:
+            line = input(prompt)
+        except EOFError:
+            return
+        line = line.strip()
+        if line in ("/exit", "/quit"):
+            return
+        if line:
+            yield line
+
+
+def _chat_command(args: argparse.Namespace) -> int:
+    chat = _Chat(args, sys.stdout)
+    interactive = args.interactive or not args.query
+    status = 0
+    with _Session(args) as session:
+        for query in _queries(args):
+            try:
+                session.run(functools.partial(chat.turn, query=query))
+            except KeyboardInterrupt:
+                if chat.stopped:
+                    _note("(interrupted: the generation was stopped)")
+                else:
+                    _note("(interrupted before the answer started)")
+                if not interactive:
+                    return EXIT_INTERRUPTED
+            except PulseError as error:
+                _note(describe_error(error))
+                status = EXIT_ERROR
+                if not interactive:
+                    return status
+    return status
+
+
+# --- pulseai conversations -------------------------------------------------------------------
+
+
+def _conversations_command(args: argparse.Namespace) -> int:
+    async def fetch(pulse: AsyncPulse) -> Any:
+        return await pulse.request(
+            "GET", "/conversations", params={"user": args.user, "limit": args.limit}
+        )
+
+    with _Session(args) as session:
+        page = session.run(fetch)
+    rows = page.get("data", []) if isinstance(page, dict) else []
+    if args.json:
+        for row in rows:
+            print(_encode(row).decode())
+        return 0
+    if not rows:
+        _note(f"(no conversations for user {args.user!r})")
+    for row in rows:
+        updated = row.get("updated_at") or row.get("created_at")
+        when = (
+            datetime.fromtimestamp(updated, UTC).strftime("%Y-%m-%d %H:%M")
+            if isinstance(updated, int | float)
+            else "-"
+        )
+        print(f"{row.get('id')}  {when}  {row.get('name') or ''}")
+    if isinstance(page, dict) and page.get("has_more"):
+        _note(f"(more than {len(rows)}: use --limit)")
     return 0
 
 
-def _describe(error: PulseError) -> str:
-    if isinstance(error, APIStatusError):
-        return f"error: {error}"
-    return f"error: {type(error).__name__}: {error}"
+# --- pulseai upload -----------------------------------------------------------------------
+
+
+def _upload_command(args: argparse.Namespace) -> int:
+    async def upload(pulse: AsyncPulse) -> Any:
+        prepared = await prepare_upload(args.path)
+        return await pulse._call(
+            "POST",
+            "/files/upload",
+            dict[str, Any],
+            form=lambda: prepared.form("file", {"user": args.user}),
+            options={},
+        )
+
+    with _Session(args) as session:
+        info = session.run(upload)
+    if args.json:
+        print(_encode(info).decode())
+        return 0
+    print(info.get("id"))
+    _note(
+        f"uploaded {info.get('name')} ({info.get('size')} bytes, {info.get('mime_type')}); "
+        "attach it to a message with files=[{'type': ..., 'transfer_method': 'local_file', "
+        f"'upload_file_id': '{info.get('id')}'}}]"
+    )
+    return 0
+
+
+# --- pulseai kb ------------------------------------------------------------------------------
+
+_INDEXING_DONE = frozenset({"completed", "error", "paused", "stopped"})
+
+
+class _Progress:
+    """Indexing progress on stderr: a redrawn bar on a terminal, changed lines otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._last = ""
+
+    def show(self, name: str, status: str, done: int, total: int) -> None:
+        if self._tty:
+            width = 30
+            filled = width * done // total if total else 0
+            bar = "#" * filled + "." * (width - filled)
+            line = f"\r{name}: [{bar}] {done}/{total} chunks ({status})"
+            self._stream.write(line.ljust(len(self._last)))
+        else:
+            line = f"{name}: {status} {done}/{total} chunks"
+            if line != self._last:
+                self._stream.write(line + "\n")
+        self._last = line
+        self._stream.flush()
+
+    def end(self) -> None:
+        if self._tty and self._last:
+            self._stream.write("\n")
+            self._stream.flush()
+        self._last = ""
+
+
+async def _follow_indexing(
+    pulse: AsyncPulse, dataset_id: str, batch: str, name: str, poll: float
+) -> str:
+    """Poll Get Document Embedding Status until the batch is done; its final status."""
+    progress = _Progress(sys.stderr)
+    try:
+        while True:
+            answer = await pulse._call(
+                "GET",
+                f"/datasets/{dataset_id}/documents/{batch}/indexing-status",
+                dict[str, Any],
+                scope="knowledge",
+                options={},
+            )
+            row = (answer.get("data") or [{}])[0]
+            status = str(row.get("indexing_status") or "waiting")
+            done = int(row.get("completed_segments") or 0)
+            progress.show(name, status, done, int(row.get("total_segments") or 0))
+            if status in _INDEXING_DONE:
+                if status != "completed":
+                    progress.end()
+                    _note(f"{name}: indexing {status}: {row.get('error') or 'no reason given'}")
+                return status
+            await anyio.sleep(poll)
+    finally:
+        progress.end()
+
+
+def _kb_create_command(args: argparse.Namespace) -> int:
+    async def create(pulse: AsyncPulse) -> int:
+        uploads = [await prepare_upload(path) for path in args.files]  # check all first
+        dataset = await pulse._call(
+            "POST",
+            "/datasets",
+            dict[str, Any],
+            json={"name": args.name, "indexing_technique": args.indexing_technique},
+            scope="knowledge",
+            options={},
+        )
+        dataset_id = str(dataset["id"])
+        print(dataset_id, flush=True)
+        _note(f"created knowledge base {args.name!r}")
+        settings = _encode(
+            {"indexing_technique": args.indexing_technique, "process_rule": {"mode": "automatic"}}
+        ).decode()
+        failed = 0
+        for upload in uploads:
+            created = await pulse._call(
+                "POST",
+                f"/datasets/{dataset_id}/document/create_by_file",
+                dict[str, Any],
+                form=functools.partial(upload.form, "file", {"data": settings}),
+                scope="knowledge",
+                options={},
+            )
+            batch = str(created["batch"])
+            status = await _follow_indexing(pulse, dataset_id, batch, upload.filename, args.poll)
+            failed += status != "completed"
+        return EXIT_ERROR if failed else 0
+
+    with _Session(args) as session:
+        status: int = session.run(create)
+    return status
+
+
+def _kb_list_command(args: argparse.Namespace) -> int:
+    async def fetch(pulse: AsyncPulse) -> Any:
+        return await pulse._call(
+            "GET",
+            "/datasets",
+            dict[str, Any],
+            params={"page": 1, "limit": args.limit},
+            scope="knowledge",
+            options={},
+        )
+
+    with _Session(args) as session:
+        page = session.run(fetch)
+    rows = page.get("data") or []
+    for row in rows:
+        if args.json:
+            print(_encode(row).decode())
+        else:
+            print(f"{row.get('id')}  {row.get('document_count') or 0:>4} docs  {row.get('name')}")
+    if not rows:
+        _note("(no knowledge bases)")
+    if page.get("has_more"):
+        _note(f"(more than {args.limit}: use --limit)")
+    return 0
+
+
+# --- pulseai emulator ---------------------------------------------------------------------
+
+
+def _emulator_command(args: argparse.Namespace) -> int:
+    from .testing import Emulator
+
+    async def serve() -> None:
+        emulator = Emulator(host=args.host, port=args.port, token_delay=args.token_delay)
+        async with emulator:
+            print(f"PulseAI emulator listening on {emulator.base_url}", flush=True)
+            _note(
+                f"  export {API_KEY_ENV}={emulator.api_key} "
+                f"{KNOWLEDGE_API_KEY_ENV}={emulator.knowledge_api_key} "
+                f"{BASE_URL_ENV}={emulator.base_url}\n  (Ctrl-C stops it)"
+            )
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    _note("(emulator stopped)")
+    return 0
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+
+def _inputs(text: str) -> dict[str, Any]:
+    try:
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pulseai",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"pulseai {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    client = argparse.ArgumentParser(add_help=False)
+    client.add_argument(
+        "--emulator",
+        action="store_true",
+        help=f"use the bundled emulator even if {API_KEY_ENV} is set",
+    )
+    client.add_argument(
+        "--token-delay",
+        type=float,
+        default=0.02,
+        help="seconds between the bundled emulator's tokens (default 0.02)",
+    )
+    client.add_argument("--user", default="pulseai-cli", help="end-user id (default pulseai-cli)")
+    client.add_argument("--json", action="store_true", help="print JSON, one object per line")
+
+    chat = commands.add_parser(
+        "chat",
+        parents=[client],
+        help="stream an answer to the terminal",
+        description="Stream an answer. Without QUERY (or with -i) keep a conversation going, "
+        "one message per line of input.",
+    )
+    chat.add_argument("query", nargs="?", help="the message (omit it to chat interactively)")
+    chat.add_argument("--conversation", default=None, help="continue this conversation id")
+    chat.add_argument("-i", "--interactive", action="store_true", help="keep chatting after QUERY")
+    chat.add_argument(
+        "--inputs", type=_inputs, default=None, help="the app's input variables, as JSON"
+    )
+    chat.set_defaults(run=_chat_command)
+
+    conversations = commands.add_parser(
+        "conversations", parents=[client], help="list a user's conversations"
+    )
+    conversations.add_argument("--limit", type=int, default=20, help="how many (1-100)")
+    conversations.set_defaults(run=_conversations_command)
+
+    upload = commands.add_parser(
+        "upload", parents=[client], help="upload a file to attach to messages"
+    )
+    upload.add_argument("path", help="the file to upload")
+    upload.set_defaults(run=_upload_command)
+
+    kb = commands.add_parser("kb", help="knowledge bases (uses PULSEAI_KNOWLEDGE_API_KEY)")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="COMMAND")
+    kb_create = kb_commands.add_parser(
+        "create",
+        parents=[client],
+        help="create a knowledge base from files and follow their indexing",
+    )
+    kb_create.add_argument("name", help="the knowledge base's name")
+    kb_create.add_argument("files", nargs="*", help="documents to add")
+    kb_create.add_argument(
+        "--indexing-technique", choices=["high_quality", "economy"], default="high_quality"
+    )
+    kb_create.add_argument(
+        "--poll", type=float, default=1.0, help="seconds between progress checks (default 1)"
+    )
+    kb_create.set_defaults(run=_kb_create_command, key_env=KNOWLEDGE_API_KEY_ENV)
+    kb_list = kb_commands.add_parser("list", parents=[client], help="list knowledge bases")
+    kb_list.add_argument("--limit", type=int, default=20, help="how many (1-100)")
+    kb_list.set_defaults(run=_kb_list_command, key_env=KNOWLEDGE_API_KEY_ENV)
+
+    emulator = commands.add_parser("emulator", help="run the bundled emulator in the foreground")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    emulator.add_argument("--token-delay", type=float, default=0.0, help="seconds per token")
+    emulator.set_defaults(run=_emulator_command)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pulseai", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    chat = commands.add_parser("chat", help="stream an answer to the terminal")
-    chat.add_argument("query")
-    chat.add_argument("--user", default="pulseai-cli")
-    chat.add_argument("--conversation", default=None, help="continue this conversation id")
-    chat.add_argument("--emulator", action="store_true", help="use the bundled emulator")
-    args = parser.parse_args(argv)
+    """Run the command; returns the exit status (0, 1 on an error, 130 on Ctrl-C)."""
+    args = build_parser().parse_args(argv)
     try:
-        return asyncio.run(_chat(args))
+        status: int = args.run(args)
     except PulseError as error:
-        print(_describe(error), file=sys.stderr)
-        return 1
+        _note(describe_error(error))
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        _note("(interrupted)")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `pulseai chat ... | head`: the reader left; exit quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    return status

@@ -254,11 +254,21 @@ class ChatStream:
             created_at=self.created_at,
         )
 
+    def _state(self) -> str:
+        return "finished" if self.finished else ("closed" if self._closed else "open")
+
     def __repr__(self) -> str:
-        state = "finished" if self.finished else ("closed" if self._closed else "open")
         text = self.text
         shown = text if len(text) <= 200 else text[:200] + "..."
         return (
-            f"<ChatStream {state} conversation_id={self.conversation_id!r} "
+            f"<ChatStream {self._state()} conversation_id={self.conversation_id!r} "
             f"events={self.events_received} text={shown!r}>"
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython / Jupyter: the whole answer so far, under a one-line header."""
+        header = (
+            f"<ChatStream {self._state()} conversation_id={self.conversation_id!r} "
+            f"events={self.events_received}>"
+        )
+        printer.text(header if cycle else f"{header}\n{self.text}")

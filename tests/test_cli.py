@@ -1,0 +1,485 @@
+"""The `pulseai` command, run as a real subprocess against the emulator."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import anyio
+import msgspec
+import pytest
+from aiohttp import web
+from anyio.abc import Process
+
+import pulseai_async as pa
+from pulseai_async._events import decode_event
+from pulseai_async.testing import Emulator
+
+pytestmark = pytest.mark.anyio
+
+PULSEAI = Path(sys.executable).parent / "pulseai"
+ANSWER = "Streaming works, one token at a time."
+REQUEST_ID = re.compile(r"request id [0-9a-f-]{36}")
+
+
+def cli_env(emulator: Emulator | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSEAI_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    if emulator is not None:
+        env["PULSEAI_API_KEY"] = emulator.api_key
+        env["PULSEAI_BASE_URL"] = emulator.base_url
+    env.update(extra)
+    return env
+
+
+async def run_cli(
+    *args: str, env: dict[str, str], stdin: bytes | None = None, module: bool = True
+) -> tuple[int, str, str]:
+    command = [sys.executable, "-m", "pulseai_async", *args] if module else [str(PULSEAI), *args]
+    with anyio.fail_after(60):
+        done = await anyio.run_process(command, input=stdin, env=env, check=False)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+async def read_until(process: Process, needle: bytes) -> bytes:
+    assert process.stdout is not None
+    seen = b""
+    with anyio.fail_after(30):
+        while needle not in seen:
+            seen += await process.stdout.receive()
+    return seen
+
+
+async def test_chat_streams_the_answer_then_conversation_and_usage(emulator: Emulator) -> None:
+    emulator.answer = ANSWER
+    emulator.token_delay = 0.2  # slow enough to see the answer arrive
+    env = cli_env(emulator)
+    async with await anyio.open_process(
+        [sys.executable, "-m", "pulseai_async", "chat", "Does it stream?", "--user", "ann"],
+        env=env,
+    ) as process:
+        first = await read_until(process, b"Streaming")
+        # The first words are on the terminal while the server is still generating.
+        assert len(emulator.state.tasks) == 1
+        assert first.decode() in ANSWER
+        rest = b""
+        assert process.stdout is not None and process.stderr is not None
+        async for chunk in process.stdout:
+            rest += chunk
+        err = b"".join([chunk async for chunk in process.stderr]).decode()
+        assert await process.wait() == 0
+    assert (first + rest).decode() == ANSWER + "\n"
+    (conversation,) = emulator.state.conversations.values()
+    assert conversation.user == "ann"
+    assert f"conversation: {conversation.id}" in err.splitlines()
+    usage = re.search(r"^usage: (\d+) tokens \((\d+) prompt \+ (\d+) completion\)", err, re.M)
+    assert usage is not None
+    total, prompt, completion = map(int, usage.groups())
+    assert total == prompt + completion
+    assert completion == len(ANSWER.split())
+    assert "bundled emulator" not in err
+
+
+async def test_console_script_without_a_key_starts_its_own_emulator() -> None:
+    code, out, err = await run_cli(
+        "chat", "What can PulseAI do?", "--token-delay", "0", env=cli_env(), module=False
+    )
+    assert code == 0, err
+    assert out.startswith("You asked: What can PulseAI do?")
+    assert re.search(r"using the bundled emulator at http://127\.0\.0\.1:\d+/v1", err)
+    assert re.search(r"^conversation: [0-9a-f-]{36}$", err, re.M)
+    assert re.search(r"^usage: \d+ tokens", err, re.M)
+
+
+async def test_emulator_flag_wins_over_a_configured_key(emulator: Emulator) -> None:
+    code, out, err = await run_cli(
+        "chat", "hi", "--emulator", "--token-delay", "0", env=cli_env(emulator)
+    )
+    assert code == 0, err
+    assert "--emulator: using the bundled emulator" in err
+    assert emulator.requests == []  # the configured server was not used
+    assert out.startswith("You asked: hi")
+
+
+async def test_json_prints_one_event_per_line(emulator: Emulator) -> None:
+    emulator.answer = ANSWER
+    code, out, err = await run_cli("chat", "hi", "--json", env=cli_env(emulator))
+    assert code == 0, err
+    events = [decode_event(line.encode()) for line in out.splitlines()]
+    assert all(isinstance(event, pa.MessageEvent) for event in events[:-1])
+    assert "".join(event.answer for event in events[:-1]) == ANSWER  # type: ignore[union-attr]
+    end = events[-1]
+    assert isinstance(end, pa.MessageEnd)
+    assert end.metadata.usage is not None and end.metadata.usage.total_tokens > 0
+    assert end.conversation_id in emulator.state.conversations
+    assert "usage:" not in err  # stdout is only events, stderr stays quiet
+
+
+async def test_conversation_flag_continues_a_conversation(
+    emulator: Emulator, pulse: pa.AsyncPulse
+) -> None:
+    first = await pulse.chat.send("first", user="bob")
+    code, _, err = await run_cli(
+        "chat",
+        "second",
+        "--user",
+        "bob",
+        "--conversation",
+        first.conversation_id,
+        env=cli_env(emulator),
+    )
+    assert code == 0, err
+    conversation = emulator.state.conversations[first.conversation_id]
+    assert [m.query for m in conversation.messages] == ["first", "second"]
+
+
+async def test_interactive_mode_keeps_one_conversation(emulator: Emulator) -> None:
+    emulator.answer = lambda query: f"echo {query}"
+    code, out, err = await run_cli(
+        "chat", "--user", "cat", env=cli_env(emulator), stdin=b"one\n\ntwo\n/exit\nthree\n"
+    )
+    assert code == 0, err
+    assert out.splitlines() == ["echo one", "echo two"]
+    (conversation,) = emulator.state.conversations.values()
+    assert [m.query for m in conversation.messages] == ["one", "two"]
+
+
+async def test_interactive_after_a_first_query(emulator: Emulator) -> None:
+    code, out, _ = await run_cli(
+        "chat", "zero", "-i", "--token-delay", "0", env=cli_env(emulator), stdin=b"one\n"
+    )
+    assert code == 0
+    (conversation,) = emulator.state.conversations.values()
+    assert [m.query for m in conversation.messages] == ["zero", "one"]
+    assert len(out.splitlines()) == 2
+
+
+async def test_api_error_is_one_line_and_exits_non_zero(emulator: Emulator) -> None:
+    emulator.faults.add(path="/chat-messages", status=400, code="provider_quota_exceeded")
+    code, out, err = await run_cli("chat", "hi", env=cli_env(emulator))
+    assert code == 1
+    assert out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("error: [400 provider_quota_exceeded] Your quota")
+    assert REQUEST_ID.search(line)
+
+
+async def test_wrong_key_is_one_line_and_never_shows_the_key(emulator: Emulator) -> None:
+    env = cli_env(emulator, PULSEAI_API_KEY="app-wrong-secret")
+    code, _, err = await run_cli("chat", "hi", env=env)
+    assert code == 1
+    (line,) = err.splitlines()
+    assert "[401 unauthorized] Access token is invalid" in line
+    assert REQUEST_ID.search(line)
+    assert "app-wrong-secret" not in err
+
+
+# Until the emulator stores its fault under a web.RequestKey (fixed on main).
+@pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
+async def test_in_stream_error_event_is_one_line(emulator: Emulator) -> None:
+    emulator.faults.add(
+        path="/chat-messages", after_events=2, error_code="completion_request_error"
+    )
+    code, out, err = await run_cli("chat", "hi", env=cli_env(emulator))
+    assert code == 1
+    assert out.count(" ") >= 1  # the two tokens before the error were shown
+    assert err.splitlines()[-1].startswith("error: [400 completion_request_error]")
+    assert "Traceback" not in err
+
+
+async def test_bad_input_is_one_line_before_anything_is_sent(emulator: Emulator) -> None:
+    code, _, err = await run_cli("chat", "hi", "--conversation", "nope", env=cli_env(emulator))
+    assert code == 1
+    assert err.strip() == "error: PulseValidationError: conversation_id must be a UUID, got 'nope'"
+    assert emulator.requests == []
+
+
+async def test_ctrl_c_stops_the_generation_and_exits_cleanly(emulator: Emulator) -> None:
+    emulator.answer = "one two three four five six seven eight nine ten eleven twelve"
+    emulator.token_delay = 0.2
+    async with await anyio.open_process(
+        [sys.executable, "-m", "pulseai_async", "chat", "count", "--user", "dan"],
+        env=cli_env(emulator),
+    ) as process:
+        await read_until(process, b"two")
+        ((task_id, task),) = emulator.state.tasks.items()
+        process.send_signal(signal.SIGINT)
+        with anyio.fail_after(30):
+            code = await process.wait()
+        assert process.stderr is not None
+        err = b"".join([chunk async for chunk in process.stderr]).decode()
+    assert code == 130
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == "(interrupted: the generation was stopped)"
+    assert emulator.hits(f"/chat-messages/{task_id}/stop", "POST") == 1
+    assert task.stopped.is_set()  # the server was told to stop generating
+    assert not task.finished
+
+
+async def test_ctrl_c_before_the_first_event_exits_cleanly(emulator: Emulator) -> None:
+    emulator.faults.add(path="/chat-messages", delay=30)  # the server is slow to start
+    async with await anyio.open_process(
+        [sys.executable, "-m", "pulseai_async", "chat", "hi"], env=cli_env(emulator)
+    ) as process:
+        with anyio.fail_after(30):
+            while not emulator.hits("/chat-messages"):  # noqa: ASYNC110 - no hook to await
+                await anyio.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        with anyio.fail_after(30):
+            code = await process.wait()
+        assert process.stderr is not None
+        err = b"".join([chunk async for chunk in process.stderr]).decode()
+    assert code == 130
+    assert err.splitlines() == ["(interrupted before the answer started)"]
+    assert len(emulator.requests) == 1  # no stop request: there was no task to stop
+
+
+async def test_ctrl_c_in_interactive_mode_stops_the_answer_and_keeps_chatting(
+    emulator: Emulator,
+) -> None:
+    emulator.answer = lambda query: f"{query}: one two three four five six seven eight nine"
+    emulator.token_delay = 0.2
+    async with await anyio.open_process(
+        [sys.executable, "-m", "pulseai_async", "chat"], env=cli_env(emulator)
+    ) as process:
+        assert process.stdin is not None and process.stderr is not None
+        await process.stdin.send(b"slow\n")
+        await read_until(process, b"two")
+        ((task_id, task),) = emulator.state.tasks.items()
+        process.send_signal(signal.SIGINT)
+        err = b""
+        with anyio.fail_after(30):
+            while b"interrupted" not in err:
+                err += await process.stderr.receive()
+        emulator.token_delay = 0
+        await process.stdin.send(b"fast\n")
+        await process.stdin.aclose()
+        rest = await read_until(process, b"nine")
+        with anyio.fail_after(30):
+            assert await process.wait() == 0
+    assert task.stopped.is_set()
+    assert emulator.hits(f"/chat-messages/{task_id}/stop", "POST") == 1
+    assert rest.decode().splitlines()[-1] == "fast: one two three four five six seven eight nine"
+    (conversation,) = emulator.state.conversations.values()  # the second turn continued it
+    assert [m.query for m in conversation.messages][-1] == "fast"
+
+
+async def test_emulator_command_serves_until_ctrl_c() -> None:
+    async with await anyio.open_process(
+        [sys.executable, "-m", "pulseai_async", "emulator", "--port", "0"], env=cli_env()
+    ) as process:
+        line = (await read_until(process, b"\n")).decode()
+        url = re.search(r"listening on (http://\S+/v1)", line)
+        assert url is not None
+        async with pa.AsyncPulse(api_key="app-emulator-key", base_url=url.group(1)) as pulse:
+            reply = await pulse.chat.send("ping", user="u")
+        assert reply.answer.startswith("You asked: ping")
+        process.send_signal(signal.SIGINT)
+        with anyio.fail_after(30):
+            assert await process.wait() == 0
+
+
+async def test_conversations_lists_the_users_conversations() -> None:
+    seen: list[dict[str, str]] = []
+
+    async def conversations(request: web.Request) -> web.Response:
+        seen.append(dict(request.query))
+        rows = [
+            {"id": "c1", "name": "Specs", "created_at": 1_700_000_000, "updated_at": 1_700_000_060},
+            {"id": "c2", "name": "Battery", "created_at": 1_700_000_100},
+        ]
+        return web.json_response({"limit": 2, "has_more": True, "data": rows})
+
+    app = web.Application()
+    app.router.add_get("/v1/conversations", conversations)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    env = cli_env(PULSEAI_API_KEY="app-x", PULSEAI_BASE_URL=f"http://127.0.0.1:{port}/v1")
+    try:
+        code, out, err = await run_cli("conversations", "--user", "eve", "--limit", "2", env=env)
+        json_code, json_out, _ = await run_cli("conversations", "--user", "eve", "--json", env=env)
+    finally:
+        await runner.cleanup()
+    assert code == 0, err
+    assert out.splitlines() == ["c1  2023-11-14 22:14  Specs", "c2  2023-11-14 22:15  Battery"]
+    assert "use --limit" in err
+    assert seen[0] == {"user": "eve", "limit": "2"}
+    assert json_code == 0
+    assert [msgspec.json.decode(line)["id"] for line in json_out.splitlines()] == ["c1", "c2"]
+
+
+class FakePlatform:
+    """The upload and Knowledge endpoints the CLI uses, as a purpose-built aiohttp app.
+
+    (The bundled emulator learns these routes from their own resource modules; this app
+    pins the wire format the CLI relies on.)
+    """
+
+    def __init__(self, steps: list[tuple[str, int, int]]) -> None:
+        self.steps = steps  # what successive indexing-status polls report
+        self.polls = 0
+        self.received: list[tuple[str, dict[str, str], str, bytes]] = []
+        self.datasets: list[dict[str, object]] = []
+        self.auth: list[str] = []
+        self.runner: web.AppRunner | None = None
+
+    async def upload(self, request: web.Request) -> web.Response:
+        from pulseai_async.testing._multipart import read_upload
+
+        self.auth.append(request.headers["Authorization"])
+        read = await read_upload(request)
+        if isinstance(read, web.Response):
+            return read
+        fields, file = read
+        self.received.append((request.path, fields, file.filename, file.data))
+        if request.path == "/v1/files/upload":
+            body = {
+                "id": "f-1",
+                "name": file.filename,
+                "size": len(file.data),
+                "extension": file.extension,
+                "mime_type": file.content_type,
+                "created_at": 1_700_000_000,
+            }
+            return web.json_response(body, status=201)
+        return web.json_response({"document": {"id": "doc-1"}, "batch": "batch-1"})
+
+    async def create_dataset(self, request: web.Request) -> web.Response:
+        self.auth.append(request.headers["Authorization"])
+        body = await request.json()
+        dataset = {"id": f"ds-{len(self.datasets) + 1}", "name": body["name"], "document_count": 0}
+        self.datasets.append({**dataset, "indexing_technique": body["indexing_technique"]})
+        return web.json_response(dataset)
+
+    async def list_datasets(self, request: web.Request) -> web.Response:
+        limit = int(request.query["limit"])
+        rows = self.datasets[:limit]
+        return web.json_response({"data": rows, "has_more": len(self.datasets) > limit})
+
+    async def indexing_status(self, request: web.Request) -> web.Response:
+        assert request.match_info["batch"] == "batch-1"
+        status, done, total = self.steps[min(self.polls, len(self.steps) - 1)]
+        self.polls += 1
+        row = {
+            "id": "doc-1",
+            "indexing_status": status,
+            "completed_segments": done,
+            "total_segments": total,
+            "error": "the embedding model is unavailable" if status == "error" else None,
+        }
+        return web.json_response({"data": [row]})
+
+    async def __aenter__(self) -> str:
+        app = web.Application()
+        app.router.add_post("/v1/files/upload", self.upload)
+        app.router.add_post("/v1/datasets", self.create_dataset)
+        app.router.add_get("/v1/datasets", self.list_datasets)
+        app.router.add_post("/v1/datasets/{id}/document/create_by_file", self.upload)
+        app.router.add_get(
+            "/v1/datasets/{id}/documents/{batch}/indexing-status", self.indexing_status
+        )
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        return f"http://127.0.0.1:{self.runner.addresses[0][1]}/v1"
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+INDEXING = [("waiting", 0, 0), ("parsing", 0, 0), ("indexing", 2, 5), ("completed", 5, 5)]
+
+
+async def test_upload_sends_the_file_and_prints_its_id(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_bytes(b"hello notes")
+    platform = FakePlatform(INDEXING)
+    async with platform as url:
+        env = cli_env(PULSEAI_API_KEY="app-x", PULSEAI_BASE_URL=url)
+        code, out, err = await run_cli(
+            "upload", str(tmp_path / "notes.txt"), "--user", "fay", env=env
+        )
+    assert code == 0, err
+    assert out == "f-1\n"
+    assert "uploaded notes.txt (11 bytes, text/plain)" in err
+    assert platform.received == [("/v1/files/upload", {"user": "fay"}, "notes.txt", b"hello notes")]
+    assert platform.auth == ["Bearer app-x"]
+
+
+async def test_upload_of_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    platform = FakePlatform(INDEXING)
+    async with platform as url:
+        env = cli_env(PULSEAI_API_KEY="app-x", PULSEAI_BASE_URL=url)
+        code, _, err = await run_cli("upload", str(tmp_path / "nope.pdf"), env=env)
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith("error: PulseValidationError: file: no such file")
+    assert platform.received == []
+
+
+async def test_kb_create_uploads_and_follows_indexing(tmp_path: Path) -> None:
+    (tmp_path / "manual.md").write_text("# Manual\n\nCharge the battery first.\n")
+    platform = FakePlatform(INDEXING)
+    async with platform as url:
+        env = cli_env(PULSEAI_KNOWLEDGE_API_KEY="dataset-x", PULSEAI_BASE_URL=url)
+        code, out, err = await run_cli(
+            "kb", "create", "Manuals", str(tmp_path / "manual.md"), "--poll", "0.01", env=env
+        )
+        list_code, listed, _ = await run_cli("kb", "list", env=env)
+    assert code == 0, err
+    assert out == "ds-1\n"
+    assert platform.datasets[0]["indexing_technique"] == "high_quality"
+    ((path, fields, filename, data),) = platform.received
+    assert path == "/v1/datasets/ds-1/document/create_by_file"
+    assert msgspec.json.decode(fields["data"]) == {
+        "indexing_technique": "high_quality",
+        "process_rule": {"mode": "automatic"},
+    }
+    assert (filename, data) == ("manual.md", (tmp_path / "manual.md").read_bytes())
+    progress = [line for line in err.splitlines() if line.startswith("manual.md:")]
+    assert progress == [
+        "manual.md: waiting 0/0 chunks",
+        "manual.md: parsing 0/0 chunks",
+        "manual.md: indexing 2/5 chunks",
+        "manual.md: completed 5/5 chunks",
+    ]
+    assert set(platform.auth) == {"Bearer dataset-x"}  # the Knowledge key, not an app key
+    assert list_code == 0
+    assert listed.split() == ["ds-1", "0", "docs", "Manuals"]
+
+
+async def test_kb_create_reports_failed_indexing(tmp_path: Path) -> None:
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4")
+    platform = FakePlatform([("parsing", 0, 0), ("error", 0, 0)])
+    async with platform as url:
+        env = cli_env(PULSEAI_KNOWLEDGE_API_KEY="dataset-x", PULSEAI_BASE_URL=url)
+        code, _, err = await run_cli(
+            "kb", "create", "Scans", str(tmp_path / "scan.pdf"), "--poll", "0.01", env=env
+        )
+    assert code == 1
+    assert err.splitlines()[-1] == ("scan.pdf: indexing error: the embedding model is unavailable")
+
+
+def test_progress_bar_redraws_one_line_on_a_terminal() -> None:
+    from pulseai_async._cli import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    progress = _Progress(terminal)
+    progress.show("a.md", "indexing", 2, 4)
+    progress.show("a.md", "completed", 4, 4)
+    progress.end()
+    first, second = terminal.getvalue().split("\r")[1:]
+    assert first == "a.md: [" + "#" * 15 + "." * 15 + "] 2/4 chunks (indexing)"
+    assert second == "a.md: [" + "#" * 30 + "] 4/4 chunks (completed)\n"
