@@ -16,15 +16,18 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import anyio
 import msgspec
 
+from ._app_models import Conversation, UploadedFile
 from ._client import AsyncPulse
 from ._config import API_KEY_ENV, BASE_URL_ENV, KNOWLEDGE_API_KEY_ENV
-from ._errors import APIStatusError, PulseError
+from ._errors import APIStatusError, IndexingFailedError, IndexingTimeoutError, PulseError
+from ._knowledge_models import IndexingProgress, RetrieveResult
 from ._models import Usage
+from ._pagination import AsyncPager
 from ._stream import ChatStream
 from ._uploads import prepare_upload
 from ._version import __version__
@@ -34,7 +37,9 @@ __all__ = ["main"]
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130  # what shells report for a process ended by SIGINT
 _STOP_TIMEOUT = 5.0
+_CLIP = 100  # characters of a retrieved chunk shown on its line
 _encode = msgspec.json.Encoder().encode
+T = TypeVar("T")
 
 
 def _note(text: str) -> None:
@@ -225,87 +230,110 @@ def _chat_command(args: argparse.Namespace) -> int:
     return status
 
 
-# --- pulseai conversations -------------------------------------------------------------------
+# --- listings: conversations, knowledge bases ------------------------------------------------
+
+
+async def _rows(pager: AsyncPager[T], every: bool) -> tuple[list[T], bool]:
+    """The first page and whether more follow, or (`--all`) every item."""
+    if every:
+        return await pager.collect(), False
+    page = await pager.first_page()
+    return page.items, page.has_more
+
+
+def _print_listing(
+    args: argparse.Namespace,
+    pager_of: Callable[[AsyncPulse], AsyncPager[T]],
+    line: Callable[[T], str],
+    nothing: str,
+) -> int:
+    """One line per item (one JSON object with `--json`); notes on stderr."""
+
+    async def fetch(pulse: AsyncPulse) -> tuple[list[T], bool]:
+        return await _rows(pager_of(pulse), args.all)
+
+    with _Session(args) as session:
+        rows, more = session.run(fetch)
+    for row in rows:
+        print(_encode(row).decode() if args.json else line(row))
+    if not rows:
+        _note(nothing)
+    if more:
+        _note(f"(more than {len(rows)}: use --all or a larger --limit)")
+    return 0
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _conversations_command(args: argparse.Namespace) -> int:
-    async def fetch(pulse: AsyncPulse) -> Any:
-        return await pulse.request(
-            "GET", "/conversations", params={"user": args.user, "limit": args.limit}
-        )
+    def line(conversation: Conversation) -> str:
+        when = _when(conversation.updated_at or conversation.created_at)
+        return f"{conversation.id}  {when}  {conversation.name}"
 
-    with _Session(args) as session:
-        page = session.run(fetch)
-    rows = page.get("data", []) if isinstance(page, dict) else []
-    if args.json:
-        for row in rows:
-            print(_encode(row).decode())
-        return 0
-    if not rows:
-        _note(f"(no conversations for user {args.user!r})")
-    for row in rows:
-        updated = row.get("updated_at") or row.get("created_at")
-        when = (
-            datetime.fromtimestamp(updated, UTC).strftime("%Y-%m-%d %H:%M")
-            if isinstance(updated, int | float)
-            else "-"
-        )
-        print(f"{row.get('id')}  {when}  {row.get('name') or ''}")
-    if isinstance(page, dict) and page.get("has_more"):
-        _note(f"(more than {len(rows)}: use --limit)")
-    return 0
+    return _print_listing(
+        args,
+        lambda pulse: pulse.conversations.list(user=args.user, limit=args.limit),
+        line,
+        f"(no conversations for user {args.user!r})",
+    )
+
+
+def _kb_list_command(args: argparse.Namespace) -> int:
+    return _print_listing(
+        args,
+        lambda pulse: pulse.datasets.list(page_size=args.limit),
+        lambda ds: f"{ds.id}  {ds.document_count:>4} docs  {ds.name}",
+        "(no knowledge bases)",
+    )
 
 
 # --- pulseai upload -----------------------------------------------------------------------
 
 
 def _upload_command(args: argparse.Namespace) -> int:
-    async def upload(pulse: AsyncPulse) -> Any:
-        prepared = await prepare_upload(args.path)
-        return await pulse._call(
-            "POST",
-            "/files/upload",
-            dict[str, Any],
-            form=lambda: prepared.form("file", {"user": args.user}),
-            options={},
-        )
+    async def upload(pulse: AsyncPulse) -> UploadedFile:
+        return await pulse.files.upload(args.path, user=args.user)
 
     with _Session(args) as session:
-        info = session.run(upload)
+        info: UploadedFile = session.run(upload)
     if args.json:
         print(_encode(info).decode())
         return 0
-    print(info.get("id"))
+    print(info.id)
     _note(
-        f"uploaded {info.get('name')} ({info.get('size')} bytes, {info.get('mime_type')}); "
-        "attach it to a message with files=[{'type': ..., 'transfer_method': 'local_file', "
-        f"'upload_file_id': '{info.get('id')}'}}]"
+        f"uploaded {info.name} ({info.size} bytes, {info.mime_type}); attach it to a "
+        f"message with files=[{_encode(info.as_chat_file()).decode()}]"
     )
     return 0
 
 
-# --- pulseai kb ------------------------------------------------------------------------------
-
-_INDEXING_DONE = frozenset({"completed", "error", "paused", "stopped"})
+# --- pulseai kb create -----------------------------------------------------------------------
 
 
 class _Progress:
-    """Indexing progress on stderr: a redrawn bar on a terminal, changed lines otherwise."""
+    """One document's indexing on stderr: a redrawn bar on a terminal, changed lines
+    otherwise. `show` is the `on_progress` callback of `wait_until_indexed`."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, name: str) -> None:
         self._stream = stream
+        self._name = name
         self._tty = stream.isatty()
         self._last = ""
 
-    def show(self, name: str, status: str, done: int, total: int) -> None:
+    def show(self, progress: IndexingProgress) -> None:
+        done, total, status = progress.completed_segments, progress.total_segments, progress.status
         if self._tty:
             width = 30
-            filled = width * done // total if total else 0
+            filled = round(width * progress.fraction)
             bar = "#" * filled + "." * (width - filled)
-            line = f"\r{name}: [{bar}] {done}/{total} chunks ({status})"
+            line = f"\r{self._name}: [{bar}] {done}/{total} chunks ({status})"
             self._stream.write(line.ljust(len(self._last)))
         else:
-            line = f"{name}: {status} {done}/{total} chunks"
+            line = f"{self._name}: {status} {done}/{total} chunks"
             if line != self._last:
                 self._stream.write(line + "\n")
         self._last = line
@@ -318,64 +346,45 @@ class _Progress:
         self._last = ""
 
 
-async def _follow_indexing(
-    pulse: AsyncPulse, dataset_id: str, batch: str, name: str, poll: float
-) -> str:
-    """Poll Get Document Embedding Status until the batch is done; its final status."""
-    progress = _Progress(sys.stderr)
-    try:
-        while True:
-            answer = await pulse._call(
-                "GET",
-                f"/datasets/{dataset_id}/documents/{batch}/indexing-status",
-                dict[str, Any],
-                scope="knowledge",
-                options={},
-            )
-            row = (answer.get("data") or [{}])[0]
-            status = str(row.get("indexing_status") or "waiting")
-            done = int(row.get("completed_segments") or 0)
-            progress.show(name, status, done, int(row.get("total_segments") or 0))
-            if status in _INDEXING_DONE:
-                if status != "completed":
-                    progress.end()
-                    _note(f"{name}: indexing {status}: {row.get('error') or 'no reason given'}")
-                return status
-            await anyio.sleep(poll)
-    finally:
-        progress.end()
-
-
 def _kb_create_command(args: argparse.Namespace) -> int:
     async def create(pulse: AsyncPulse) -> int:
-        uploads = [await prepare_upload(path) for path in args.files]  # check all first
-        dataset = await pulse._call(
-            "POST",
-            "/datasets",
-            dict[str, Any],
-            json={"name": args.name, "indexing_technique": args.indexing_technique},
-            scope="knowledge",
-            options={},
-        )
-        dataset_id = str(dataset["id"])
-        print(dataset_id, flush=True)
-        _note(f"created knowledge base {args.name!r}")
-        settings = _encode(
-            {"indexing_technique": args.indexing_technique, "process_rule": {"mode": "automatic"}}
-        ).decode()
-        failed = 0
-        for upload in uploads:
-            created = await pulse._call(
-                "POST",
-                f"/datasets/{dataset_id}/document/create_by_file",
-                dict[str, Any],
-                form=functools.partial(upload.form, "file", {"data": settings}),
-                scope="knowledge",
-                options={},
+        for path in args.files:  # a missing file fails before the knowledge base exists
+            await prepare_upload(path)
+        technique = args.indexing_technique
+        dataset = await pulse.datasets.create(args.name, indexing_technique=technique)
+        print(dataset.id, flush=True)
+        _note(f"created knowledge base {dataset.name!r}")
+        documents = pulse.datasets.documents
+        # Add every document first so the server indexes them side by side, then follow each.
+        batches = [
+            (
+                os.path.basename(path),
+                await documents.create_from_file(dataset.id, path, indexing_technique=technique),
             )
-            batch = str(created["batch"])
-            status = await _follow_indexing(pulse, dataset_id, batch, upload.filename, args.poll)
-            failed += status != "completed"
+            for path in args.files
+        ]
+        failed = 0
+        for name, created in batches:
+            progress = _Progress(sys.stderr, name)
+            try:
+                await documents.wait_until_indexed(
+                    dataset.id,
+                    created.batch,
+                    timeout=args.timeout,
+                    on_progress=progress.show,
+                    poll_interval=args.poll,
+                    max_interval=max(args.poll, 2.0),
+                )
+            except IndexingFailedError as error:
+                problem = f"indexing failed: {error.error or 'no reason given'}"
+            except IndexingTimeoutError as error:
+                problem = str(error)
+            else:
+                continue
+            finally:
+                progress.end()
+            _note(f"{name}: {problem}")
+            failed += 1
         return EXIT_ERROR if failed else 0
 
     with _Session(args) as session:
@@ -383,29 +392,29 @@ def _kb_create_command(args: argparse.Namespace) -> int:
     return status
 
 
-def _kb_list_command(args: argparse.Namespace) -> int:
-    async def fetch(pulse: AsyncPulse) -> Any:
-        return await pulse._call(
-            "GET",
-            "/datasets",
-            dict[str, Any],
-            params={"page": 1, "limit": args.limit},
-            scope="knowledge",
-            options={},
+# --- pulseai kb retrieve ---------------------------------------------------------------------
+
+
+def _kb_retrieve_command(args: argparse.Namespace) -> int:
+    async def retrieve(pulse: AsyncPulse) -> RetrieveResult:
+        return await pulse.datasets.retrieve(
+            args.dataset_id, args.query, search_method=args.search_method, top_k=args.top_k
         )
 
     with _Session(args) as session:
-        page = session.run(fetch)
-    rows = page.get("data") or []
-    for row in rows:
+        result: RetrieveResult = session.run(retrieve)
+    for record in result.records:
         if args.json:
-            print(_encode(row).decode())
-        else:
-            print(f"{row.get('id')}  {row.get('document_count') or 0:>4} docs  {row.get('name')}")
-    if not rows:
-        _note("(no knowledge bases)")
-    if page.get("has_more"):
-        _note(f"(more than {args.limit}: use --limit)")
+            print(_encode(record).decode())
+            continue
+        segment = record.segment
+        score = "-" if record.score is None else f"{record.score:.3f}"
+        source = segment.document.name if segment.document else segment.document_id
+        text = " ".join(segment.content.split())
+        text = text if len(text) <= _CLIP else text[: _CLIP - 3] + "..."
+        print(f"{score:>5}  {source}  {text}")
+    if not result.records:
+        _note("(no matching chunks)")
     return 0
 
 
@@ -484,10 +493,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.set_defaults(run=_chat_command)
 
-    conversations = commands.add_parser(
-        "conversations", parents=[client], help="list a user's conversations"
+    listing = argparse.ArgumentParser(add_help=False)
+    listing.add_argument(
+        "--limit", type=int, default=20, help="how many per page (1-100, default 20)"
     )
-    conversations.add_argument("--limit", type=int, default=20, help="how many (1-100)")
+    listing.add_argument("--all", action="store_true", help="follow every page")
+
+    conversations = commands.add_parser(
+        "conversations",
+        parents=[client, listing],
+        help="list a user's conversations, newest first",
+    )
     conversations.set_defaults(run=_conversations_command)
 
     upload = commands.add_parser(
@@ -509,12 +525,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--indexing-technique", choices=["high_quality", "economy"], default="high_quality"
     )
     kb_create.add_argument(
-        "--poll", type=float, default=1.0, help="seconds between progress checks (default 1)"
+        "--poll",
+        type=float,
+        default=0.5,
+        help="seconds before the first progress check, backing off to 2 (default 0.5)",
+    )
+    kb_create.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait per document (default 600)"
     )
     kb_create.set_defaults(run=_kb_create_command, key_env=KNOWLEDGE_API_KEY_ENV)
-    kb_list = kb_commands.add_parser("list", parents=[client], help="list knowledge bases")
-    kb_list.add_argument("--limit", type=int, default=20, help="how many (1-100)")
+    kb_list = kb_commands.add_parser("list", parents=[client, listing], help="list knowledge bases")
     kb_list.set_defaults(run=_kb_list_command, key_env=KNOWLEDGE_API_KEY_ENV)
+    kb_retrieve = kb_commands.add_parser(
+        "retrieve",
+        parents=[client],
+        help="the chunks most relevant to a query, best first, with scores",
+    )
+    kb_retrieve.add_argument("dataset_id", metavar="KB_ID", help="the knowledge base's id")
+    kb_retrieve.add_argument("query", help="what to look for")
+    kb_retrieve.add_argument(
+        "--top-k", type=int, default=None, help="how many chunks (default: the base's setting)"
+    )
+    kb_retrieve.add_argument(
+        "--search-method",
+        choices=["keyword_search", "semantic_search", "full_text_search", "hybrid_search"],
+        default=None,
+        help="default: the base's setting (keyword_search when --top-k is given)",
+    )
+    kb_retrieve.set_defaults(run=_kb_retrieve_command, key_env=KNOWLEDGE_API_KEY_ENV)
 
     emulator = commands.add_parser("emulator", help="run the bundled emulator in the foreground")
     emulator.add_argument("--host", default="127.0.0.1")

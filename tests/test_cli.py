@@ -12,7 +12,6 @@ from pathlib import Path
 import anyio
 import msgspec
 import pytest
-from aiohttp import web
 from anyio.abc import Process
 
 import pulseai_async as pa
@@ -31,6 +30,7 @@ def cli_env(emulator: Emulator | None = None, **extra: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     if emulator is not None:
         env["PULSEAI_API_KEY"] = emulator.api_key
+        env["PULSEAI_KNOWLEDGE_API_KEY"] = emulator.knowledge_api_key
         env["PULSEAI_BASE_URL"] = emulator.base_url
     env.update(extra)
     return env
@@ -178,8 +178,6 @@ async def test_wrong_key_is_one_line_and_never_shows_the_key(emulator: Emulator)
     assert "app-wrong-secret" not in err
 
 
-# Until the emulator stores its fault under a web.RequestKey (fixed on main).
-@pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
 async def test_in_stream_error_event_is_one_line(emulator: Emulator) -> None:
     emulator.faults.add(
         path="/chat-messages", after_events=2, error_code="completion_request_error"
@@ -283,189 +281,133 @@ async def test_emulator_command_serves_until_ctrl_c() -> None:
             assert await process.wait() == 0
 
 
-async def test_conversations_lists_the_users_conversations() -> None:
-    seen: list[dict[str, str]] = []
-
-    async def conversations(request: web.Request) -> web.Response:
-        seen.append(dict(request.query))
-        rows = [
-            {"id": "c1", "name": "Specs", "created_at": 1_700_000_000, "updated_at": 1_700_000_060},
-            {"id": "c2", "name": "Battery", "created_at": 1_700_000_100},
-        ]
-        return web.json_response({"limit": 2, "has_more": True, "data": rows})
-
-    app = web.Application()
-    app.router.add_get("/v1/conversations", conversations)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    env = cli_env(PULSEAI_API_KEY="app-x", PULSEAI_BASE_URL=f"http://127.0.0.1:{port}/v1")
-    try:
-        code, out, err = await run_cli("conversations", "--user", "eve", "--limit", "2", env=env)
-        json_code, json_out, _ = await run_cli("conversations", "--user", "eve", "--json", env=env)
-    finally:
-        await runner.cleanup()
+async def test_conversations_lists_a_users_conversations_after_a_chat(
+    emulator: Emulator, pulse: pa.AsyncPulse
+) -> None:
+    env = cli_env(emulator)
+    code, _, err = await run_cli("chat", "first", "--user", "eve", env=env)
     assert code == 0, err
-    assert out.splitlines() == ["c1  2023-11-14 22:14  Specs", "c2  2023-11-14 22:15  Battery"]
-    assert "use --limit" in err
-    assert seen[0] == {"user": "eve", "limit": "2"}
-    assert json_code == 0
-    assert [msgspec.json.decode(line)["id"] for line in json_out.splitlines()] == ["c1", "c2"]
+    first = re.search(r"^conversation: (\S+)$", err, re.M)
+    assert first is not None
+    second = await pulse.chat.send("second", user="eve")
+    await pulse.chat.send("not hers", user="zed")
+    code, out, err = await run_cli("conversations", "--user", "eve", "--limit", "1", env=env)
+    assert code == 0, err
+    (line,) = out.splitlines()  # newest first, one line each: id, last update, name
+    assert re.fullmatch(rf"{second.conversation_id}  \d{{4}}-\d\d-\d\d \d\d:\d\d  .+", line)
+    assert "(more than 1: use --all or a larger --limit)" in err
+    code, out, _ = await run_cli(
+        "conversations", "--user", "eve", "--limit", "1", "--all", "--json", env=env
+    )
+    assert code == 0
+    listed = [msgspec.json.decode(line) for line in out.splitlines()]
+    assert [row["id"] for row in listed] == [second.conversation_id, first.group(1)]
 
 
-class FakePlatform:
-    """The upload and Knowledge endpoints the CLI uses, as a purpose-built aiohttp app.
-
-    (The bundled emulator learns these routes from their own resource modules; this app
-    pins the wire format the CLI relies on.)
-    """
-
-    def __init__(self, steps: list[tuple[str, int, int]]) -> None:
-        self.steps = steps  # what successive indexing-status polls report
-        self.polls = 0
-        self.received: list[tuple[str, dict[str, str], str, bytes]] = []
-        self.datasets: list[dict[str, object]] = []
-        self.auth: list[str] = []
-        self.runner: web.AppRunner | None = None
-
-    async def upload(self, request: web.Request) -> web.Response:
-        from pulseai_async.testing._multipart import read_upload
-
-        self.auth.append(request.headers["Authorization"])
-        read = await read_upload(request)
-        if isinstance(read, web.Response):
-            return read
-        fields, file = read
-        self.received.append((request.path, fields, file.filename, file.data))
-        if request.path == "/v1/files/upload":
-            body = {
-                "id": "f-1",
-                "name": file.filename,
-                "size": len(file.data),
-                "extension": file.extension,
-                "mime_type": file.content_type,
-                "created_at": 1_700_000_000,
-            }
-            return web.json_response(body, status=201)
-        return web.json_response({"document": {"id": "doc-1"}, "batch": "batch-1"})
-
-    async def create_dataset(self, request: web.Request) -> web.Response:
-        self.auth.append(request.headers["Authorization"])
-        body = await request.json()
-        dataset = {"id": f"ds-{len(self.datasets) + 1}", "name": body["name"], "document_count": 0}
-        self.datasets.append({**dataset, "indexing_technique": body["indexing_technique"]})
-        return web.json_response(dataset)
-
-    async def list_datasets(self, request: web.Request) -> web.Response:
-        limit = int(request.query["limit"])
-        rows = self.datasets[:limit]
-        return web.json_response({"data": rows, "has_more": len(self.datasets) > limit})
-
-    async def indexing_status(self, request: web.Request) -> web.Response:
-        assert request.match_info["batch"] == "batch-1"
-        status, done, total = self.steps[min(self.polls, len(self.steps) - 1)]
-        self.polls += 1
-        row = {
-            "id": "doc-1",
-            "indexing_status": status,
-            "completed_segments": done,
-            "total_segments": total,
-            "error": "the embedding model is unavailable" if status == "error" else None,
-        }
-        return web.json_response({"data": [row]})
-
-    async def __aenter__(self) -> str:
-        app = web.Application()
-        app.router.add_post("/v1/files/upload", self.upload)
-        app.router.add_post("/v1/datasets", self.create_dataset)
-        app.router.add_get("/v1/datasets", self.list_datasets)
-        app.router.add_post("/v1/datasets/{id}/document/create_by_file", self.upload)
-        app.router.add_get(
-            "/v1/datasets/{id}/documents/{batch}/indexing-status", self.indexing_status
-        )
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        return f"http://127.0.0.1:{self.runner.addresses[0][1]}/v1"
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self.runner is not None
-        await self.runner.cleanup()
-
-
-INDEXING = [("waiting", 0, 0), ("parsing", 0, 0), ("indexing", 2, 5), ("completed", 5, 5)]
-
-
-async def test_upload_sends_the_file_and_prints_its_id(tmp_path: Path) -> None:
+async def test_upload_prints_the_file_id(emulator: Emulator, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_bytes(b"hello notes")
-    platform = FakePlatform(INDEXING)
-    async with platform as url:
-        env = cli_env(PULSEAI_API_KEY="app-x", PULSEAI_BASE_URL=url)
-        code, out, err = await run_cli(
-            "upload", str(tmp_path / "notes.txt"), "--user", "fay", env=env
-        )
+    code, out, err = await run_cli(
+        "upload", str(tmp_path / "notes.txt"), "--user", "fay", env=cli_env(emulator)
+    )
     assert code == 0, err
-    assert out == "f-1\n"
+    file_id = out.strip()
+    stored = emulator.state.files[file_id]
+    assert (stored.name, stored.data, stored.user) == ("notes.txt", b"hello notes", "fay")
     assert "uploaded notes.txt (11 bytes, text/plain)" in err
-    assert platform.received == [("/v1/files/upload", {"user": "fay"}, "notes.txt", b"hello notes")]
-    assert platform.auth == ["Bearer app-x"]
+    assert f'"upload_file_id":"{file_id}"' in err  # how to attach it, ready to paste
 
 
-async def test_upload_of_a_missing_file_is_one_line(tmp_path: Path) -> None:
-    platform = FakePlatform(INDEXING)
-    async with platform as url:
-        env = cli_env(PULSEAI_API_KEY="app-x", PULSEAI_BASE_URL=url)
-        code, _, err = await run_cli("upload", str(tmp_path / "nope.pdf"), env=env)
+async def test_upload_of_an_unsupported_file_type_is_one_line(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    (tmp_path / "setup.exe").write_bytes(b"MZ")
+    code, out, err = await run_cli("upload", str(tmp_path / "setup.exe"), env=cli_env(emulator))
+    assert code == 1
+    assert out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("error: [415 unsupported_file_type] File type not allowed.")
+    assert REQUEST_ID.search(line)
+    assert emulator.state.files == {}
+
+
+async def test_upload_of_a_missing_file_is_one_line_before_anything_is_sent(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    code, _, err = await run_cli("upload", str(tmp_path / "nope.pdf"), env=cli_env(emulator))
     assert code == 1
     (line,) = err.splitlines()
     assert line.startswith("error: PulseValidationError: file: no such file")
-    assert platform.received == []
+    assert emulator.requests == []
 
 
-async def test_kb_create_uploads_and_follows_indexing(tmp_path: Path) -> None:
-    (tmp_path / "manual.md").write_text("# Manual\n\nCharge the battery first.\n")
-    platform = FakePlatform(INDEXING)
-    async with platform as url:
-        env = cli_env(PULSEAI_KNOWLEDGE_API_KEY="dataset-x", PULSEAI_BASE_URL=url)
+MANUAL = """# Manual
+
+Charge the battery for two hours before first use.
+
+The screen turns off after one minute without a touch.
+
+Press the side button to wake the screen.
+"""
+PROGRESS = re.compile(
+    r"manual\.md: (waiting|parsing|cleaning|splitting|indexing|completed) \d+/\d+ chunks"
+)
+
+
+async def test_kb_create_follows_indexing_then_list_and_retrieve_show_it(tmp_path: Path) -> None:
+    (tmp_path / "manual.md").write_text(MANUAL)
+    async with Emulator(indexing_delay=0.05) as emulator:  # slow enough to see progress
+        env = cli_env(emulator)
         code, out, err = await run_cli(
-            "kb", "create", "Manuals", str(tmp_path / "manual.md"), "--poll", "0.01", env=env
+            "kb", "create", "Manuals", str(tmp_path / "manual.md"), "--poll", "0.02", env=env
         )
-        list_code, listed, _ = await run_cli("kb", "list", env=env)
-    assert code == 0, err
-    assert out == "ds-1\n"
-    assert platform.datasets[0]["indexing_technique"] == "high_quality"
-    ((path, fields, filename, data),) = platform.received
-    assert path == "/v1/datasets/ds-1/document/create_by_file"
-    assert msgspec.json.decode(fields["data"]) == {
-        "indexing_technique": "high_quality",
-        "process_rule": {"mode": "automatic"},
-    }
-    assert (filename, data) == ("manual.md", (tmp_path / "manual.md").read_bytes())
-    progress = [line for line in err.splitlines() if line.startswith("manual.md:")]
-    assert progress == [
-        "manual.md: waiting 0/0 chunks",
-        "manual.md: parsing 0/0 chunks",
-        "manual.md: indexing 2/5 chunks",
-        "manual.md: completed 5/5 chunks",
-    ]
-    assert set(platform.auth) == {"Bearer dataset-x"}  # the Knowledge key, not an app key
-    assert list_code == 0
-    assert listed.split() == ["ds-1", "0", "docs", "Manuals"]
+        assert code == 0, err
+        dataset_id = out.strip()
+        (document,) = emulator.knowledge.datasets[dataset_id].documents.values()
+        assert document.completed
+        progress = [line for line in err.splitlines() if line.startswith("manual.md:")]
+        assert all(PROGRESS.fullmatch(line) for line in progress), progress
+        chunks = len(document.segments)
+        assert chunks >= 2
+        assert progress[-1] == f"manual.md: completed {chunks}/{chunks} chunks"
+        assert not progress[0].startswith("manual.md: completed")  # followed, not just awaited
+
+        code, out, err = await run_cli("kb", "list", env=env)
+        assert code == 0, err
+        assert out.split() == [dataset_id, "1", "docs", "Manuals"]
+
+        code, out, err = await run_cli(
+            "kb", "retrieve", dataset_id, "battery charge", "--top-k", "1", env=env
+        )
+        assert code == 0, err
+        (line,) = out.splitlines()
+        score, source, text = line.split(maxsplit=2)
+        assert 0 < float(score) <= 1
+        assert source == "manual.md"
+        assert "Charge the battery" in text
 
 
-async def test_kb_create_reports_failed_indexing(tmp_path: Path) -> None:
-    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4")
-    platform = FakePlatform([("parsing", 0, 0), ("error", 0, 0)])
-    async with platform as url:
-        env = cli_env(PULSEAI_KNOWLEDGE_API_KEY="dataset-x", PULSEAI_BASE_URL=url)
-        code, _, err = await run_cli(
-            "kb", "create", "Scans", str(tmp_path / "scan.pdf"), "--poll", "0.01", env=env
-        )
+async def test_kb_create_without_a_key_uses_the_bundled_emulator_and_reports_failures(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "manual.md").write_text(MANUAL)
+    (tmp_path / "empty.txt").write_text("")  # nothing to index: the platform fails it
+    code, out, err = await run_cli(
+        "kb",
+        "create",
+        "Notes",
+        str(tmp_path / "manual.md"),
+        str(tmp_path / "empty.txt"),
+        "--poll",
+        "0.01",
+        env=cli_env(),
+    )
     assert code == 1
-    assert err.splitlines()[-1] == ("scan.pdf: indexing error: the embedding model is unavailable")
+    assert re.fullmatch(r"[0-9a-f-]{36}\n", out)  # the knowledge base was created
+    lines = err.splitlines()
+    assert "no PULSEAI_KNOWLEDGE_API_KEY set: using the bundled emulator" in lines[0]
+    assert re.search(r"^manual\.md: completed (\d+)/\1 chunks$", err, re.M)
+    assert lines[-1] == "empty.txt: indexing failed: The document is empty: no text left to index."
+    assert "Traceback" not in err
 
 
 def test_progress_bar_redraws_one_line_on_a_terminal() -> None:
@@ -475,10 +417,18 @@ def test_progress_bar_redraws_one_line_on_a_terminal() -> None:
         def isatty(self) -> bool:
             return True
 
+    def snapshot(status: str, done: int, total: int) -> pa.IndexingProgress:
+        document = pa.IndexingStatus(
+            id="d", indexing_status=status, completed_segments=done, total_segments=total
+        )
+        return pa.IndexingProgress(
+            batch="b", documents=[document], completed_segments=done, total_segments=total
+        )
+
     terminal = Terminal()
-    progress = _Progress(terminal)
-    progress.show("a.md", "indexing", 2, 4)
-    progress.show("a.md", "completed", 4, 4)
+    progress = _Progress(terminal, "a.md")
+    progress.show(snapshot("indexing", 2, 4))
+    progress.show(snapshot("completed", 4, 4))
     progress.end()
     first, second = terminal.getvalue().split("\r")[1:]
     assert first == "a.md: [" + "#" * 15 + "." * 15 + "] 2/4 chunks (indexing)"
