@@ -233,33 +233,37 @@ def _chat_command(args: argparse.Namespace) -> int:
 # --- listings: conversations, knowledge bases ------------------------------------------------
 
 
-async def _rows(pager: AsyncPager[T], every: bool) -> tuple[list[T], bool]:
-    """The first page and whether more follow, or (`--all`) every item."""
-    if every:
-        return await pager.collect(), False
-    page = await pager.first_page()
-    return page.items, page.has_more
-
-
 def _print_listing(
     args: argparse.Namespace,
     pager_of: Callable[[AsyncPulse], AsyncPager[T]],
     line: Callable[[T], str],
     nothing: str,
 ) -> int:
-    """One line per item (one JSON object with `--json`); notes on stderr."""
+    """One line per item (one JSON object with `--json`): the first page, or with
+    `--all` every page, printed as it arrives; notes on stderr."""
 
-    async def fetch(pulse: AsyncPulse) -> tuple[list[T], bool]:
-        return await _rows(pager_of(pulse), args.all)
+    def emit(row: T) -> None:
+        print(_encode(row).decode() if args.json else line(row), flush=True)
+
+    async def fetch(pulse: AsyncPulse) -> tuple[int, bool]:
+        pager = pager_of(pulse)
+        if not args.all:
+            page = await pager.first_page()
+            for row in page.items:
+                emit(row)
+            return len(page), page.has_more
+        count = 0
+        async for row in pager:
+            emit(row)
+            count += 1
+        return count, False
 
     with _Session(args) as session:
-        rows, more = session.run(fetch)
-    for row in rows:
-        print(_encode(row).decode() if args.json else line(row))
-    if not rows:
+        count, more = session.run(fetch)
+    if not count:
         _note(nothing)
     if more:
-        _note(f"(more than {len(rows)}: use --all or a larger --limit)")
+        _note(f"(more than {count}: use --all or a larger --limit)")
     return 0
 
 
