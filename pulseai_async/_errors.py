@@ -77,6 +77,9 @@ __all__ = [
 class PulseError(Exception):
     """Base of every exception this SDK raises."""
 
+    partial_text: str | None = None
+    """Raised while reading a stream: the answer text that had arrived (else None)."""
+
 
 class PulseValidationError(PulseError, ValueError):
     """Input the API would reject, caught before any request is sent."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from ._errors import StreamInterruptedError, make_stream_error
+from ._errors import PulseError, StreamInterruptedError, make_stream_error
 from ._events import (
     AgentMessageEvent,
     ChatEvent,
@@ -119,6 +119,9 @@ class ChatStream:
             if self._cancelled:
                 return
             raise self._interrupted(f"the connection failed mid-stream: {exc}") from exc
+        except PulseError as exc:  # an error event, a malformed frame, an oversized event
+            exc.partial_text = self.text
+            raise
         finally:
             await self._release()
         if not self.finished and not self._cancelled:
