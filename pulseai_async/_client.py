@@ -294,7 +294,7 @@ class AsyncPulse:
             return None  # type: ignore[return-value]
         try:
             return _decoder_for(cast_to).decode(raw)  # type: ignore[no-any-return,arg-type]
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise ResponseDecodeError(
                 f"{method} {path}: the {response.status} response does not decode as "
                 f"{getattr(cast_to, '__name__', cast_to)}: {exc}",
@@ -359,7 +359,7 @@ class AsyncPulse:
             return None
         try:
             return _decoder_for(Any if type is None else type).decode(raw)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise ResponseDecodeError(
                 f"{method} {path}: {exc}", status=response.status, body=raw[:2000]
             ) from None

@@ -332,7 +332,7 @@ def error_class_for(status: int, code: str | None, message: str) -> type[APIStat
 def _parse_body(raw: bytes) -> Any:
     try:
         return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: deep nesting
         return raw.decode("utf-8", "replace")
 
 

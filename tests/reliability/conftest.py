@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 
@@ -66,3 +67,10 @@ def ensure_fd_limit(needed: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < needed:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
+
+
+async def wait_for_fds(at_most: int) -> int:
+    """Closed sockets leave the fd table within a few loop turns: wait for that."""
+    while (count := open_fds()) > at_most:  # noqa: ASYNC110 - polling the OS, no event
+        await anyio.sleep(0.01)
+    return count

@@ -371,7 +371,7 @@ async def test_every_fault_plan_ends_in_an_sdk_exception(
                     await read_stream(pulse)
                 else:
                     await pulse.chat.send("q", user="u")
-            except BaseException as exc:  # noqa: BLE001 - what escapes is the point
+            except BaseException as exc:
                 raised = exc
             assert checked_out(pulse) == 0
     if not streaming and fault.is_stream_fault:
