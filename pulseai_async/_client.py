@@ -261,6 +261,7 @@ class AsyncPulse:
             if key and key in exc.message:
                 exc.message = exc.message.replace(key, "***")
                 exc.args = (exc.message,)
+            if key and exc.body is not None and key in repr(exc.body):
                 exc.body = None
         return exc
 

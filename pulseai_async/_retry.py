@@ -1,7 +1,8 @@
 """One retry policy object, executed by tenacity.
 
-What is retried: connection failures (including connect timeouts), 429 (except the
-`rate_limit_error` plan quota, which waiting does not fix) and 500/502/503/504.
+What is retried: connection failures (including connect timeouts; not certificate
+failures), 429 (except the `rate_limit_error` plan quota, which waiting does not fix)
+and 500/502/503/504.
 Never 4xx otherwise, never a read timeout (the server may have acted), and never a
 stream once it has yielded an event. Waits grow exponentially with random jitter;
 a `Retry-After` from the server replaces the computed wait, capped.
@@ -10,6 +11,7 @@ a `Retry-After` from the server replaces the computed wait, capped.
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
 import anyio
@@ -45,7 +47,8 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
         if isinstance(exc, APITimeoutError):
             return exc.phase == "connect"
         if isinstance(exc, APIConnectionError):
-            return True
+            # A certificate that fails verification fails again: do not retry it.
+            return not isinstance(exc.__cause__, ssl.SSLCertVerificationError)
         if isinstance(exc, APIStatusError):
             return exc.status in self.retry_statuses and exc.code != "rate_limit_error"
         return False
