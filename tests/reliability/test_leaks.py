@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import tracemalloc
 import warnings
+from collections.abc import Iterator
 
 import anyio
 import pytest
@@ -21,6 +22,15 @@ pytestmark = pytest.mark.anyio
 WARM_UP = 300
 STREAMS = 5000
 CEILING = 2 * 1024 * 1024  # bytes still allocated after 5,000 broken-off streams
+
+
+@pytest.fixture(scope="module")
+def emulator_process() -> Iterator[EmulatorProcess]:
+    process = EmulatorProcess("--no-record", "--answer", "Short answer, three events.")
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 async def test_5000_streams_broken_off_early_do_not_leak(
