@@ -21,9 +21,9 @@ STREAMS = 1000
 
 @pytest.fixture(scope="module")
 def emulator_process() -> Iterator[EmulatorProcess]:
-    # 20 ms between tokens makes each answer last about half a second, so the
+    # 40 ms between tokens makes each answer last about a second, so the
     # thousand streams really are open at the same time.
-    process = EmulatorProcess("--no-record", "--token-delay", "0.02")
+    process = EmulatorProcess("--no-record", "--token-delay", "0.04")
     try:
         yield process
     finally:

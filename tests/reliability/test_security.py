@@ -78,8 +78,9 @@ async def test_key_is_in_no_log_repr_exception_or_recording(
             ):
                 emulator.faults.add(fault)
                 await expect_error(lambda: pulse.chat.stream("hello", user="u").final_text())
+            emulator.faults.add(Fault.slow(1))
             await expect_error(
-                lambda: pulse.chat.send("hello", user="u", timeout=pa.Timeout(read=1e-4))
+                lambda: pulse.chat.send("hello", user="u", timeout=pa.Timeout(read=0.1))
             )
         async with pa.AsyncPulse(WRONG_KEY, base_url=emulator.base_url) as wrong:
             await expect_error(lambda: wrong.chat.send("hello", user="u"))
