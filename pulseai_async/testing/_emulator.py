@@ -49,7 +49,8 @@ class RecordedRequest(msgspec.Struct, kw_only=True):
     """What one request to the emulator was, without its credentials.
 
     `headers` leaves out `Authorization`, `Cookie` and `X-Signature`, and any copy of
-    the emulator's keys elsewhere (another header, the query, the body) reads `***`.
+    the emulator's keys (8 characters or more) elsewhere, in another header, the query
+    or the body, reads `***`.
     `body` is the raw body (empty for multipart uploads and with `record_bodies=False`).
     """
 
@@ -193,7 +194,8 @@ class Emulator:
         return response
 
     def _record(self, request: web.Request, path: str, body: bytes) -> RecordedRequest:
-        secrets = [key for key in (self.api_key, self.knowledge_api_key) if key]
+        # A toy key ("k") would be found everywhere: mask only key-like strings.
+        secrets = [key for key in (self.api_key, self.knowledge_api_key) if len(key) >= 8]
 
         def scrub(text: str) -> str:
             for key in secrets:
