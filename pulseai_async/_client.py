@@ -101,18 +101,22 @@ class AsyncPulse:
             )
         policy = retry_policy or RetryPolicy()
         if max_retries is not None:
-            policy = msgspec.structs.replace(policy, max_retries=max_retries)
+            policy = msgspec.structs.replace(policy, max_retries=_count("max_retries", max_retries))
         if signer is not None and not isinstance(signer, Signer):
             raise PulseValidationError(
                 "signer must have a sign(method, path, timestamp, body) method"
             )
-        if max_event_size <= 0:
+        if _count("max_event_size", max_event_size) == 0:
             raise PulseValidationError("max_event_size must be positive")
+        _count("max_connections", max_connections)
+        _count("max_connections_per_host", max_connections_per_host)
+        if not isinstance(verify_ssl, bool):
+            raise PulseValidationError(f"verify_ssl must be True or False, got {verify_ssl!r}")
         self._keys: dict[str, str | None] = {"app": app_key, "knowledge": knowledge_key}
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._max_event_size = max_event_size
-        self._default_headers = dict(default_headers or {})
+        self._default_headers = _headers("default_headers", default_headers)
         self._transport = Transport(
             base_url=resolve_base_url(base_url),
             signer=signer or TimestampSigner(),
@@ -236,9 +240,12 @@ class AsyncPulse:
                 raise PulseValidationError("extra_body is not supported on multipart uploads")
             body = form
         elif json is not None or options.get("extra_body"):
-            body = msgspec.json.encode({**(json or {}), **options.get("extra_body", {})})
+            try:
+                body = msgspec.json.encode({**(json or {}), **options.get("extra_body", {})})
+            except (TypeError, ValueError) as exc:
+                raise PulseValidationError(f"the request body is not JSON: {exc}") from None
             headers["Content-Type"] = "application/json"
-        headers.update(options.get("extra_headers", {}))
+        headers.update(_headers("extra_headers", options.get("extra_headers")))
         return PreparedRequest(
             method=method,
             path=path,
@@ -269,6 +276,7 @@ class AsyncPulse:
             if key and key in exc.message:
                 exc.message = exc.message.replace(key, "***")
                 exc.args = (exc.message,)
+            if key and exc.body is not None and key in repr(exc.body):
                 exc.body = None
         return exc
 
@@ -302,7 +310,7 @@ class AsyncPulse:
             return None  # type: ignore[return-value]
         try:
             return _decoder_for(cast_to).decode(raw)  # type: ignore[no-any-return,arg-type]
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise ResponseDecodeError(
                 f"{method} {path}: the {response.status} response does not decode as "
                 f"{getattr(cast_to, '__name__', cast_to)}: {exc}",
@@ -367,13 +375,30 @@ class AsyncPulse:
             return None
         try:
             return _decoder_for(Any if type is None else type).decode(raw)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise ResponseDecodeError(
                 f"{method} {path}: {exc}", status=response.status, body=raw[:2000]
             ) from None
 
 
 _OPTION_NAMES = frozenset(RequestOptions.__annotations__)
+
+
+def _count(name: str, value: object) -> int:
+    """A non-negative int (a pool size, a retry count), else a typed error naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PulseValidationError(f"{name} must be an int >= 0, got {value!r}")
+    return value
+
+
+def _headers(name: str, value: Mapping[str, str] | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise PulseValidationError(f"{name} must map header names to str values, got {value!r}")
+    return dict(value)
 
 
 def _options(options: Mapping[str, Any]) -> RequestOptions:

@@ -35,6 +35,16 @@ class Timeout(msgspec.Struct, frozen=True, kw_only=True):
     read: float | None = 300.0
     total: float | None = 600.0
 
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "total"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+            ):
+                raise PulseValidationError(
+                    f"Timeout.{name} must be a positive number of seconds or None, got {value!r}"
+                )
+
 
 DEFAULT_TIMEOUT = Timeout()
 
@@ -63,7 +73,7 @@ def resolve_api_key(explicit: str | None, env_name: str) -> str | None:
 
 
 def resolve_base_url(explicit: str | None) -> str:
-    url = explicit or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    url = explicit if explicit is not None else os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     if not isinstance(url, str):
         raise PulseValidationError(f"base_url must be a string, got {type(url).__name__}")
     parts = urlsplit(url)

@@ -96,6 +96,9 @@ __all__ = [
 class PulseError(Exception):
     """Base of every exception this SDK raises."""
 
+    partial_text: str | None = None
+    """Raised while reading a stream: the answer text that had arrived (else None)."""
+
 
 class PulseValidationError(PulseError, ValueError):
     """Input the API would reject, caught before any request is sent."""
@@ -461,7 +464,7 @@ def error_class_for(status: int, code: str | None, message: str) -> type[APIStat
 def _parse_body(raw: bytes) -> Any:
     try:
         return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: deep nesting
         return raw.decode("utf-8", "replace")
 
 

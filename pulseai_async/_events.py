@@ -328,11 +328,11 @@ def decode_event(data: bytes, sse_event: str = "message") -> ChatEvent:
         return _decoder.decode(data)
     except msgspec.ValidationError as exc:
         error: Exception = exc
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: deep nesting
         raise ResponseDecodeError(f"malformed event data: {exc}", body=data[:2000]) from None
     try:
         fields = _dict_decoder.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         raise ResponseDecodeError(
             f"event data is not a JSON object: {error}", body=data[:2000]
         ) from None

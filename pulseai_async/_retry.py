@@ -1,7 +1,8 @@
 """One retry policy object, executed by tenacity.
 
-What is retried: connection failures (including connect timeouts), 429 (except the
-`rate_limit_error` plan quota, which waiting does not fix) and 500/502/503/504.
+What is retried: connection failures (including connect timeouts; not certificate
+failures), 429 (except the `rate_limit_error` plan quota, which waiting does not fix)
+and 500/502/503/504.
 Never 4xx otherwise, never a read timeout (the server may have acted), and never a
 stream once it has yielded an event. Waits grow exponentially with random jitter;
 a `Retry-After` from the server replaces the computed wait, capped.
@@ -10,13 +11,14 @@ a `Retry-After` from the server replaces the computed wait, capped.
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
 import anyio
 import msgspec
 import tenacity
 
-from ._errors import APIConnectionError, APIStatusError, APITimeoutError
+from ._errors import APIConnectionError, APIStatusError, APITimeoutError, PulseValidationError
 
 __all__ = ["RetryPolicy"]
 
@@ -37,23 +39,23 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+        _check_retries(self.max_retries)
         if self.initial_delay < 0 or self.max_delay < 0 or self.jitter < 0:
-            raise ValueError("retry delays must be >= 0")
+            raise PulseValidationError("retry delays must be >= 0")
 
     def should_retry(self, exc: BaseException) -> bool:
         if isinstance(exc, APITimeoutError):
             return exc.phase == "connect"
         if isinstance(exc, APIConnectionError):
-            return True
+            # A certificate that fails verification fails again: do not retry it.
+            return not isinstance(exc.__cause__, ssl.SSLCertVerificationError)
         if isinstance(exc, APIStatusError):
             return exc.status in self.retry_statuses and exc.code != "rate_limit_error"
         return False
 
     def retrying(self, max_retries: int | None = None, *, what: str = "request") -> Any:
         """A tenacity `AsyncRetrying` for one call; `max_retries` overrides the policy's."""
-        attempts = (self.max_retries if max_retries is None else max_retries) + 1
+        attempts = (self.max_retries if max_retries is None else _check_retries(max_retries)) + 1
         backoff = tenacity.wait_exponential_jitter(
             multiplier=self.initial_delay, max=self.max_delay, jitter=self.jitter
         )
@@ -84,6 +86,12 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
             sleep=anyio.sleep,
             reraise=True,
         )
+
+
+def _check_retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PulseValidationError(f"max_retries must be an int >= 0, got {value!r}")
+    return value
 
 
 def _reason(exc: BaseException | None) -> str:

@@ -15,7 +15,13 @@ from typing import Any
 
 import aiohttp
 
-from ._errors import StreamInterruptedError, StreamTimeoutError, make_stream_error
+from ._errors import (
+    APIStatusError,
+    PulseError,
+    StreamInterruptedError,
+    StreamTimeoutError,
+    make_stream_error,
+)
 from ._events import (
     AgentMessageEvent,
     ChatEvent,
@@ -48,8 +54,10 @@ class ChatStream:
         stop: Callable[[str], Awaitable[None]],
         *,
         max_event_size: int,
+        scrub: Callable[[APIStatusError], APIStatusError] | None = None,
     ) -> None:
         self._open_response = open_response
+        self._scrub = scrub  # masks the API key if a server echoes it in an error event
         self._stop = stop
         self._max_event_size = max_event_size
         self._response: aiohttp.ClientResponse | None = None
@@ -123,6 +131,9 @@ class ChatStream:
                     "no data within the read timeout", StreamTimeoutError
                 ) from exc
             raise self._interrupted(f"the connection failed mid-stream: {exc}") from exc
+        except PulseError as exc:  # an error event, a malformed frame, an oversized event
+            exc.partial_text = self.text
+            raise
         finally:
             await self._release()
         if not self.finished and not self._cancelled:
@@ -140,10 +151,11 @@ class ChatStream:
             self._text_parts = [event.answer]  # type: ignore[union-attr]
             self.replaced = True
         elif kind is ErrorEvent:
-            raise make_stream_error(
+            error = make_stream_error(
                 {"status": event.status, "code": event.code, "message": event.message},  # type: ignore[union-attr]
                 self.request_id,
             )
+            raise self._scrub(error) if self._scrub is not None else error
         elif isinstance(event, _TERMINAL_EVENTS):
             self.finished = True
         if self.task_id is None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import re
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
 
-from ._faults import FAULT_KEY, Fault
+from ._faults import Fault, hang_up
 from ._state import Conversation, StoredMessage, Task, new_id, now
-from ._wire import PING, error_response, json_response, sse_data
+from ._wire import ERROR_MESSAGES, PING, error_response, json_response, sse_data
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -187,7 +190,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
                 },
                 emulator.json_style,
             )
-        return await _stream(request, turn, request.get(FAULT_KEY))
+        return await _stream(request, turn)
 
     async def stop(request: web.Request) -> web.Response:
         body = await read_json(request)
@@ -205,9 +208,13 @@ def setup(app: web.Application, emulator: Emulator) -> None:
     app.router.add_post("/v1/chat-messages/{task_id}/stop", stop)
 
 
-async def _stream(request: web.Request, turn: _Turn, fault: Fault | None) -> web.StreamResponse:
+async def _stream(request: web.Request, turn: _Turn) -> web.StreamResponse:
     emulator = turn.emulator
+    fault = emulator.take_stream_fault(request)
+    if fault is not None and fault.delay:
+        await asyncio.sleep(fault.delay)
     style = emulator.json_style
+    frame = _framer(emulator.event_ids)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -222,12 +229,10 @@ async def _stream(request: web.Request, turn: _Turn, fault: Fault | None) -> web
     answer = emulator.answer_for(turn.query)
     sent: list[str] = []
     for index, token in enumerate(tokens_of(answer)):
-        if (
-            fault is not None
-            and index == fault.after_events
-            and await _apply_stream_fault(request, response, turn, fault)
-        ):
-            return response
+        if fault is not None and index == fault.after_events:
+            if await _apply_stream_fault(request, response, turn, fault):
+                return response
+            fault = None
         if turn.task.stopped.is_set():
             break
         if emulator.token_delay:
@@ -235,14 +240,25 @@ async def _stream(request: web.Request, turn: _Turn, fault: Fault | None) -> web
         message = turn.envelope("message")
         message["id"] = turn.message_id
         message["answer"] = token
-        await response.write(sse_data(message, style))
+        await response.write(frame(sse_data(message, style)))
         sent.append(token)
+    if fault is not None and await _apply_stream_fault(request, response, turn, fault):
+        return response  # a short answer: the fault fires before message_end
     end = turn.envelope("message_end")
     end["id"] = turn.message_id
     end["metadata"] = turn.finish("".join(sent), len(sent))
-    await response.write(sse_data(end, style))
+    await response.write(frame(sse_data(end, style)))
     await response.write_eof()
     return response
+
+
+def _framer(event_ids: bool) -> Callable[[bytes], bytes]:
+    """Newest servers put an `id: <redis-stream-id>` line before each event's data."""
+    if not event_ids:
+        return lambda data: data
+    base = int(time.time() * 1000)
+    counter = itertools.count()
+    return lambda data: f"id: {base}-{next(counter)}\n".encode() + data
 
 
 async def _apply_stream_fault(
@@ -261,16 +277,16 @@ async def _apply_stream_fault(
             "created_at": turn.created_at,
             "status": fault.error_status,
             "code": fault.error_code,
-            "message": fault.message or fault.error_code,
+            "message": fault.message or ERROR_MESSAGES.get(fault.error_code, fault.error_code),
         }
         await response.write(sse_data(error, turn.emulator.json_style))
+        # Some servers keep pinging after an in-stream error (dify #37197): clients
+        # must close the stream themselves.
         with contextlib.suppress(ConnectionError):
             for _ in range(_ERROR_PINGS):
                 await asyncio.sleep(0.05)
                 await response.write(PING)
         return True
     if fault.drop:
-        assert request.transport is not None
-        request.transport.close()
-        return True
+        await hang_up(request)
     return False

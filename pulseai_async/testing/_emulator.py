@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 from aiohttp import web
 
-from ._faults import FAULT_KEY, Fault, FaultPlan
+from ._faults import Fault, FaultPlan, hang_up
 from ._file_routes import UPLOAD_EXTENSIONS
 from ._knowledge_state import KnowledgeState
 from ._state import State
@@ -37,6 +37,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DEFAULT_APP_KEY = "app-emulator-key"
 DEFAULT_KNOWLEDGE_KEY = "dataset-emulator-key"
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "x-signature"})
+_BACKLOG = 2048  # a thousand clients connecting at once must not wait for SYN retries
 
 
 def default_answer(query: str) -> str:
@@ -47,21 +48,50 @@ def default_answer(query: str) -> str:
 
 
 class RecordedRequest(msgspec.Struct, kw_only=True):
-    """What one request to the emulator was, without its credentials."""
+    """What one request to the emulator was, without its credentials.
+
+    `headers` leaves out `Authorization`, `Cookie` and `X-Signature`, and any copy of
+    the emulator's keys (8 characters or more) elsewhere, in another header, the query
+    or the body, reads `***`.
+    `body` is the raw body (empty for multipart uploads and with `record_bodies=False`).
+    """
 
     method: str
     path: str
+    """The path after `/v1`, as the SDK's resources name it: `/chat-messages`."""
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
     time: float
+    """`time.monotonic()` when the request arrived (for asserting on back-off)."""
 
     def json(self) -> Any:
+        """The body decoded as JSON (None when empty)."""
         return msgspec.json.decode(self.body) if self.body else None
+
+    def header(self, name: str) -> str | None:
+        """A header by case-insensitive name."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
 
 class Emulator:
-    """A local PulseAI server. All options can be changed between requests.
+    """A local PulseAI server over real HTTP, for tests, demos and benchmarks.
+
+    `async with Emulator() as emulator:` starts it on a free loopback port
+    (`emulator.base_url`); `emulator.client()` gives an `AsyncPulse` bound to it. Every
+    option below is a plain attribute that can be changed between requests:
+
+    - `answer`: the text every chat answers with, or a function of the query
+      (`AnswerFunction`); None gives a default answer that echoes the query.
+    - `token_delay` (or `tokens_per_second`): the pace of streamed tokens.
+    - Old and new server behaviour: `json_style` ("compact" UTF-8, or "ascii"-escaped
+      with spaces as old servers wrote it), `ping_first` (an `event: ping` frame opens
+      each stream), `delete_style` (204 empty, or 200 `{"result": "success"}`),
+      `event_ids` (an `id:` line before each event, as the newest servers send).
+    - `faults`: a `FaultPlan` of scripted misbehaviour (see `Fault`).
+    - `requests`: every request received, as `RecordedRequest`s, in order.
+    - `state`: the in-memory conversations and messages.
 
     App API options: `upload_limit` and `audio_upload_limit` (bytes; over them File Upload
     and Speech to Text answer 413), `upload_extensions` (others get 415),
@@ -80,6 +110,7 @@ class Emulator:
         json_style: JsonStyle = "compact",
         ping_first: bool = True,
         delete_style: Literal[200, 204] = 204,
+        event_ids: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
         record_bodies: bool = True,
@@ -98,6 +129,7 @@ class Emulator:
         self.json_style: JsonStyle = json_style
         self.ping_first = ping_first
         self.delete_style = delete_style
+        self.event_ids = event_ids
         self.host = host
         self.port = port
         self.record_bodies = record_bodies
@@ -120,7 +152,19 @@ class Emulator:
 
     # --- behaviour ------------------------------------------------------------------
 
+    @property
+    def tokens_per_second(self) -> float | None:
+        """The streaming pace as a rate (None: as fast as possible)."""
+        return 1 / self.token_delay if self.token_delay > 0 else None
+
+    @tokens_per_second.setter
+    def tokens_per_second(self, rate: float | None) -> None:
+        if rate is not None and rate <= 0:
+            raise ValueError("tokens_per_second must be positive (or None for no limit)")
+        self.token_delay = 1 / rate if rate else 0.0
+
     def answer_for(self, query: str) -> str:
+        """The full answer to `query`, per `answer`."""
         if self.answer is None:
             return default_answer(query)
         if isinstance(self.answer, str):
@@ -128,16 +172,35 @@ class Emulator:
         return self.answer(query)
 
     def hits(self, path: str, method: str | None = None) -> int:
-        """How many requests reached `path` (optionally with `method`)."""
-        return sum(
-            1
-            for r in self.requests
-            if r.path == path and (method is None or r.method == method.upper())
-        )
+        """How many requests reached `path` (after `/v1`), optionally with `method`."""
+        return len(self.requests_to(path, method))
+
+    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
+        """The recorded requests to `path` (after `/v1`), optionally with `method`."""
+        wanted = method.upper() if method else None
+        return [
+            r for r in self.requests if r.path == path and (wanted is None or r.method == wanted)
+        ]
+
+    def reset(self) -> None:
+        """Forget requests, faults and data, as if freshly started (options stay)."""
+        self.requests.clear()
+        self.faults.clear()
+        self.state = State()
+
+    def take_stream_fault(self, request: web.Request) -> Fault | None:
+        """For route modules: the stream fault for a streamed answer about to start.
+
+        Stream faults are taken here, not on arrival, so blocking calls to the same
+        path do not use them up.
+        """
+        path = request.path.removeprefix("/v1") or "/"
+        return self.faults.take(request.method, path, stream=True)
 
     # --- the app --------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
+        """The aiohttp application: the middleware, then each route module's routes."""
         from . import (
             _app_routes,
             _audio_routes,
@@ -166,23 +229,34 @@ class Emulator:
         path = request.path.removeprefix("/v1") or "/"
         recordable = request.can_read_body and not request.content_type.startswith("multipart/")
         body = await request.read() if self.record_bodies and recordable else b""
-        self.requests.append(
-            RecordedRequest(
-                method=request.method,
-                path=path,
-                query=dict(request.query),
-                headers={
-                    k: v for k, v in request.headers.items() if k.lower() not in _SECRET_HEADERS
-                },
-                body=body,
-                time=time.monotonic(),
-            )
-        )
+        self.requests.append(self._record(request, path, body))
         request_id = str(uuid.uuid4())
         response = await self._respond(request, handler, path)
         if not response.prepared:
             response.headers["X-Request-Id"] = request_id
         return response
+
+    def _record(self, request: web.Request, path: str, body: bytes) -> RecordedRequest:
+        # A toy key ("k") would be found everywhere: mask only key-like strings.
+        secrets = [key for key in (self.api_key, self.knowledge_api_key) if len(key) >= 8]
+
+        def scrub(text: str) -> str:
+            for key in secrets:
+                text = text.replace(key, "***")
+            return text
+
+        for key in secrets:
+            body = body.replace(key.encode(), b"***")
+        return RecordedRequest(
+            method=request.method,
+            path=path,
+            query={k: scrub(v) for k, v in request.query.items()},
+            headers={
+                k: scrub(v) for k, v in request.headers.items() if k.lower() not in _SECRET_HEADERS
+            },
+            body=body,
+            time=time.monotonic(),
+        )
 
     async def _respond(
         self, request: web.Request, handler: Handler, path: str
@@ -198,10 +272,10 @@ class Emulator:
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.disconnect:
+                return await hang_up(request)
             if fault.status is not None:
                 return self._fault_response(fault)
-            if fault.is_stream_fault:
-                request[FAULT_KEY] = fault
         try:
             return await handler(request)
         except web.HTTPException as exc:
@@ -212,8 +286,9 @@ class Emulator:
     def _fault_response(self, fault: Fault) -> web.Response:
         assert fault.status is not None
         headers = dict(fault.headers)
-        if fault.retry_after is not None:
-            headers["Retry-After"] = str(fault.retry_after)
+        retry_after = fault.retry_after_header
+        if retry_after is not None:
+            headers["Retry-After"] = retry_after
         if fault.body is not None:
             return web.Response(status=fault.status, body=fault.body, headers=headers)
         return error_response(
@@ -246,21 +321,28 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
+        """`http://127.0.0.1:<port>/v1`, what `AsyncPulse(base_url=...)` takes."""
         if self._runner is None:
             raise RuntimeError("the emulator is not running: use `async with Emulator()` first")
         return f"http://{self.host}:{self.port}/v1"
 
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
     async def start(self) -> Emulator:
+        """Start serving (port 0 picks a free port, then `port` holds the real one)."""
         self._runner = web.AppRunner(
             self.make_app(), access_log=None, handler_cancellation=True, shutdown_timeout=0.1
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=_BACKLOG)
         await site.start()
         self.port = self._runner.addresses[0][1]
         return self
 
     async def stop(self) -> None:
+        """Stop serving and close open connections (safe to call twice)."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

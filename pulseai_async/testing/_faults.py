@@ -1,25 +1,48 @@
-"""Fault plans: scripted misbehaviour, so retries and error paths are tested for real."""
+"""Fault plans: scripted misbehaviour, so retries and error paths are tested for real.
+
+A test says what goes wrong and when, in words close to the bug report:
+
+```pycon
+>>> emulator.faults.add(Fault.http_error(503, retry_after=1).on("/chat-messages").nth(2))
+>>> emulator.faults.add(Fault.drop_after(40))         # the next stream loses its connection
+>>> emulator.faults.add(Fault.error_after(10, "provider_quota_exceeded"))
+```
+"""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
 
 import msgspec
 from aiohttp import web
 
-__all__ = ["FAULT_KEY", "Fault", "FaultPlan"]
+__all__ = ["Fault", "FaultPlan", "hang_up"]
+
+FOREVER = 2**31
+"""`times` for a fault that never runs out (see `Fault.always`)."""
 
 
 class Fault(msgspec.Struct, kw_only=True):
     """One scripted misbehaviour, applied to matching requests.
 
     Matching: `method` and `path` (the path after `/v1`, exact, or a prefix ending in
-    `*`). `skip` lets that many matching requests through first ("the 2nd request
-    fails" is `skip=1`), then the fault applies to the next `times` of them.
+    `*`; None matches any). `skip` lets that many matching requests through first ("the
+    2nd request fails" is `skip=1`), then the fault applies to the next `times` of them.
 
-    Before responding: `delay` seconds, then an error answer if `status` is set (with
-    `code`, `message`, `retry_after`, `headers`, or a raw `body` such as a proxy's HTML).
-    During a stream (no `status`): after `after_events` events, `drop` the connection,
-    `stall` for that many seconds, send a `malformed` frame, or send an in-stream
-    `error_code` (with `status` 400 by default and `message`).
+    Before responding: `delay` seconds; then `disconnect` closes the connection without
+    an answer, or `status` sends an error answer (with `code`, `message`, `retry_after`,
+    `headers`, or a raw `body` such as a proxy's HTML page).
+
+    A fault without `status` or `disconnect` but with a stream action is a stream fault:
+    it waits for the next *streamed* response that matches (blocking calls pass it by),
+    and after `after_events` events it `stall`s for that many seconds, sends a
+    `malformed` frame, sends an in-stream `error_code` (with `error_status`, 400 by
+    default, and `message`), or `drop`s the connection, in that order. If the answer
+    has fewer events than `after_events`, the fault fires before `message_end`.
+
+    The class methods (`http_error`, `drop_after`, ...) build the common plans;
+    `on`, `nth`, `repeated` and `always` return a copy scoped to some requests.
     """
 
     method: str | None = None
@@ -27,10 +50,11 @@ class Fault(msgspec.Struct, kw_only=True):
     skip: int = 0
     times: int = 1
     delay: float = 0.0
+    disconnect: bool = False
     status: int | None = None
     code: str | None = None
     message: str | None = None
-    retry_after: str | None = None
+    retry_after: str | int | float | None = None
     headers: dict[str, str] = msgspec.field(default_factory=dict)
     body: bytes | None = None
     after_events: int = 0
@@ -40,21 +64,125 @@ class Fault(msgspec.Struct, kw_only=True):
     error_code: str | None = None
     error_status: int = 400
     seen: int = 0
+    """How many matching requests have come by so far (skipped ones included)."""
+
+    def __post_init__(self) -> None:
+        if self.skip < 0 or self.times < 0 or self.after_events < 0:
+            raise ValueError("skip, times and after_events must be >= 0")
+        if self.delay < 0 or self.stall < 0:
+            raise ValueError("delay and stall must be >= 0 seconds")
+
+    # --- the common plans -----------------------------------------------------------
+
+    @classmethod
+    def http_error(
+        cls,
+        status: int,
+        code: str | None = None,
+        *,
+        message: str | None = None,
+        retry_after: str | float | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Fault:
+        """Answer with an error status: the documented `{code, message, status}` body
+        (code defaults to the status's usual one), or `body` verbatim."""
+        return cls(
+            status=status,
+            code=code,
+            message=message,
+            retry_after=retry_after,
+            headers=dict(headers or {}),
+            body=body,
+        )
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        """Wait `seconds` before handling the request (then answer normally)."""
+        return cls(delay=seconds)
+
+    @classmethod
+    def disconnected(cls) -> Fault:
+        """Close the connection without any answer (a reset, a crashed worker)."""
+        return cls(disconnect=True)
+
+    @classmethod
+    def drop_after(cls, events: int) -> Fault:
+        """Cut the connection of the next stream after `events` events."""
+        return cls(after_events=events, drop=True)
+
+    @classmethod
+    def stall_after(cls, events: int, seconds: float) -> Fault:
+        """Go silent for `seconds` after `events` events, then carry on streaming."""
+        return cls(after_events=events, stall=seconds)
+
+    @classmethod
+    def malformed_after(cls, events: int) -> Fault:
+        """Send a frame whose JSON is cut off after `events` events."""
+        return cls(after_events=events, malformed=True)
+
+    @classmethod
+    def error_after(
+        cls,
+        events: int,
+        code: str = "internal_server_error",
+        *,
+        status: int | None = None,
+        message: str | None = None,
+    ) -> Fault:
+        """Send an in-stream `error` event after `events` events (HTTP 200, the status
+        in the body: 500 for `internal_server_error`, 400 for other codes by default)."""
+        if status is None:
+            status = 500 if code == "internal_server_error" else 400
+        return cls(after_events=events, error_code=code, error_status=status, message=message)
+
+    # --- scoping ----------------------------------------------------------------------
+
+    def on(self, path: str, method: str | None = None) -> Fault:
+        """Only requests to `path` (after `/v1`; a trailing `*` matches a prefix)."""
+        return msgspec.structs.replace(self, path=path, method=method)
+
+    def nth(self, n: int) -> Fault:
+        """Only the `n`-th matching request (1-based): `nth(2)` lets the first through."""
+        if n < 1:
+            raise ValueError("nth counts from 1")
+        return msgspec.structs.replace(self, skip=n - 1, times=1)
+
+    def repeated(self, times: int) -> Fault:
+        """Apply to `times` matching requests in a row."""
+        return msgspec.structs.replace(self, times=times)
+
+    def always(self) -> Fault:
+        """Apply to every matching request from now on."""
+        return msgspec.structs.replace(self, times=FOREVER)
+
+    # --- matching -----------------------------------------------------------------------
 
     def matches(self, method: str, path: str) -> bool:
-        if self.method is not None and self.method.upper() != method:
+        if self.method is not None and self.method.upper() != method.upper():
             return False
         if self.path is None:
             return True
-        if self.path.endswith("*"):
-            return path.startswith(self.path[:-1])
-        return path == self.path
+        wanted = self.path.removeprefix("/v1") if self.path.startswith("/v1/") else self.path
+        if wanted.endswith("*"):
+            return path.startswith(wanted[:-1])
+        return path == wanted
 
     @property
     def is_stream_fault(self) -> bool:
-        return self.status is None and (
-            self.drop or self.stall > 0 or self.malformed or self.error_code is not None
+        """Whether it acts inside a stream rather than before the answer."""
+        return (
+            self.status is None
+            and not self.disconnect
+            and (self.drop or self.stall > 0 or self.malformed or self.error_code is not None)
         )
+
+    @property
+    def retry_after_header(self) -> str | None:
+        value = self.retry_after
+        if value is None or isinstance(value, str):
+            return value
+        return f"{value:g}"
 
 
 class FaultPlan:
@@ -64,17 +192,25 @@ class FaultPlan:
         self._faults: list[Fault] = []
 
     def add(self, fault: Fault | None = None, **fields: object) -> Fault:
-        """Add a fault (a `Fault`, or its fields as keywords) and return it."""
-        fault = fault if fault is not None else msgspec.convert(fields, Fault)
+        """Add a fault and return it: a `Fault`, its fields as keywords, or both (the
+        keywords then override the fault's: `add(Fault.drop_after(3), times=2)`)."""
+        if fault is None:
+            fault = msgspec.convert(fields, Fault)
+        elif fields:
+            fault = msgspec.convert({**msgspec.structs.asdict(fault), **fields}, Fault)
         self._faults.append(fault)
         return fault
 
     def clear(self) -> None:
         self._faults.clear()
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def take(self, method: str, path: str, *, stream: bool = False) -> Fault | None:
+        """The fault for this request, counting it: plain faults (`stream=False`) are
+        taken when a request arrives, stream faults when a streamed answer starts."""
         for fault in self._faults:
-            if fault.times <= 0 or not fault.matches(method, path):
+            if fault.times <= 0 or fault.is_stream_fault != stream:
+                continue
+            if not fault.matches(method, path):
                 continue
             fault.seen += 1
             if fault.seen <= fault.skip:
@@ -83,9 +219,25 @@ class FaultPlan:
             return fault
         return None
 
+    @property
+    def pending(self) -> list[Fault]:
+        """Faults that still have requests to apply to."""
+        return [fault for fault in self._faults if fault.times > 0]
+
     def __len__(self) -> int:
-        return sum(1 for fault in self._faults if fault.times > 0)
+        return len(self.pending)
+
+    def __iter__(self) -> Iterator[Fault]:
+        return iter(self.pending)
+
+    def __repr__(self) -> str:
+        return f"<FaultPlan pending={len(self)}>"
 
 
-FAULT_KEY = web.RequestKey("pulseai_fault", Fault)
-"""Where the emulator leaves a stream fault for the route that streams."""
+async def hang_up(request: web.Request) -> web.StreamResponse:
+    """Close the connection (after what was already written) without finishing the
+    answer. aiohttp then cancels the handler that called this."""
+    assert request.transport is not None
+    request.transport.close()
+    await asyncio.sleep(3600)
+    raise AssertionError("unreachable: a closed connection cancels its handler")
