@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
 from ._errors import PulseValidationError
-from ._knowledge_common import check_limit, page_pager
+from ._knowledge_common import check_limit, knowledge_pager
 from ._knowledge_models import Segment, _SegmentList, _SegmentOne
 from ._options import RequestOptions
 from ._pagination import AsyncPager
@@ -90,19 +90,11 @@ class Chunks(Resource):
     ) -> AsyncPager[Segment]:
         """Every chunk of a document in order (`async for`). Old servers answer with all
         chunks at once and no `has_more`; that is one page."""
-        path = self._path(dataset_id, document_id)
-        limit = check_limit(page_size)
         if status is not None:
             check_text("status", status)
-
-        async def fetch_page(page: int) -> tuple[list[Segment], _SegmentList]:
-            params = {"page": page, "limit": limit, "keyword": keyword, "status": status}
-            result = await self._client._call(
-                "GET", path, _SegmentList, params=params, scope="knowledge", options=options
-            )
-            return result.data, result
-
-        return page_pager(fetch_page, page_size=limit)
+        params = {"limit": check_limit(page_size), "keyword": keyword, "status": status}
+        path = self._path(dataset_id, document_id)
+        return knowledge_pager(self._client, path, _SegmentList, params, options)
 
     async def update(
         self,

@@ -19,7 +19,7 @@ from ._models import Model
 from ._options import RequestOptions
 from ._pagination import AsyncPager, Page
 from ._resource import Resource
-from ._validation import check_text, check_uuid, optional_uuid
+from ._validation import check_int, check_text, check_uuid, optional_uuid
 
 __all__ = ["Conversations", "HistoryOrder", "SortBy"]
 
@@ -40,12 +40,6 @@ class _HistoryPage(Model):
     data: list[HistoryMessage] = msgspec.field(default_factory=list)
     has_more: bool = False
     limit: int | None = None
-
-
-def check_limit(limit: object) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise PulseValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
-    return limit
 
 
 class _OldestFirstPager(AsyncPager[HistoryMessage]):
@@ -85,7 +79,7 @@ class Conversations(Resource):
         ("Last Conversation Not Exists.")."""
         params: dict[str, Any] = {
             "user": check_text("user", user),
-            "limit": check_limit(limit),
+            "limit": check_int("limit", limit, 1, MAX_LIMIT),
             "sort_by": sort_by,
         }
         if sort_by not in SORT_BY:
@@ -133,7 +127,7 @@ class Conversations(Resource):
         params: dict[str, Any] = {
             "conversation_id": conversation_id,
             "user": check_text("user", user),
-            "limit": check_limit(limit),
+            "limit": check_int("limit", limit, 1, MAX_LIMIT),
         }
         client = self._client
 

@@ -17,8 +17,8 @@ from ._knowledge_common import (
     PERMISSIONS,
     check_limit,
     check_name,
+    knowledge_pager,
     optional_choice,
-    page_pager,
     retrieval_model_body,
 )
 from ._knowledge_models import (
@@ -104,23 +104,8 @@ class Datasets(Resource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[Dataset]:
         """Every knowledge base, fetched a page at a time: `async for ds in ...list()`."""
-        limit = check_limit(page_size)
-
-        async def fetch_page(page: int) -> tuple[list[Dataset], _DatasetList]:
-            params: dict[str, Any] = {"page": page, "limit": limit, "keyword": keyword}
-            if include_all is not None:
-                params["include_all"] = include_all
-            result = await self._client._call(
-                "GET",
-                "/datasets",
-                _DatasetList,
-                params=params,
-                scope="knowledge",
-                options=options,
-            )
-            return result.data, result
-
-        return page_pager(fetch_page, page_size=limit)
+        params = {"limit": check_limit(page_size), "keyword": keyword, "include_all": include_all}
+        return knowledge_pager(self._client, "/datasets", _DatasetList, params, options)
 
     async def delete(self, dataset_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a knowledge base and its documents. Accepts 204 and the old 200

@@ -20,16 +20,18 @@ from ._knowledge_common import (
     INDEXING_TECHNIQUES,
     check_choice,
     check_limit,
+    knowledge_pager,
     optional_choice,
-    page_pager,
     process_rule_body,
     retrieval_model_body,
 )
 from ._knowledge_models import (
+    DocForm,
     Document,
     DocumentBatch,
     IndexingProgress,
     IndexingStatus,
+    IndexingTechnique,
     ProcessRule,
     RetrievalModel,
     _DocumentList,
@@ -38,8 +40,8 @@ from ._knowledge_models import (
 from ._options import RequestOptions
 from ._pagination import AsyncPager
 from ._resource import Resource
-from ._uploads import FileInput, prepare_upload
-from ._validation import check_text, check_uuid
+from ._uploads import FileInput, Upload, prepare_upload
+from ._validation import check_text, check_uuid, optional_uuid
 
 __all__ = ["Documents"]
 
@@ -49,34 +51,31 @@ DOCUMENT_STATUSES = frozenset(
 STATUS_ACTIONS = frozenset({"enable", "disable", "archive", "un_archive"})
 
 
-def _options_body(
+def _settings(
     *,
-    indexing_technique: str | None,
     doc_form: str | None,
     doc_language: str | None,
     process_rule: ProcessRule | Mapping[str, Any] | None,
-    retrieval_model: RetrievalModel | Mapping[str, Any] | None = None,
+    retrieval_model: RetrievalModel | Mapping[str, Any] | None,
+    indexing_technique: str | None = None,
     original_document_id: str | None = None,
-    default_rule: bool = True,
+    creating: bool = False,
 ) -> dict[str, Any]:
-    """The settings shared by create and update, checked."""
-    body: dict[str, Any] = {}
-    technique = optional_choice("indexing_technique", indexing_technique, INDEXING_TECHNIQUES)
-    if technique is not None:
-        body["indexing_technique"] = technique
-    form = optional_choice("doc_form", doc_form, DOC_FORMS)
-    if form is not None:
-        body["doc_form"] = form
-    if doc_language is not None:
-        body["doc_language"] = check_text("doc_language", doc_language)
-    if process_rule is not None or default_rule:
-        body["process_rule"] = process_rule_body(process_rule)
-    model = retrieval_model_body(retrieval_model)
-    if model is not None:
-        body["retrieval_model"] = model
-    if original_document_id is not None:
-        body["original_document_id"] = check_uuid("original_document_id", original_document_id)
-    return body
+    """The settings create and update share, checked; only those given are sent, except
+    that a new document gets the automatic `process_rule` (the server requires one)."""
+    body: dict[str, Any] = {
+        "indexing_technique": optional_choice(
+            "indexing_technique", indexing_technique, INDEXING_TECHNIQUES
+        ),
+        "doc_form": optional_choice("doc_form", doc_form, DOC_FORMS),
+        "doc_language": None if doc_language is None else check_text("doc_language", doc_language),
+        "process_rule": (
+            process_rule_body(process_rule) if process_rule is not None or creating else None
+        ),
+        "retrieval_model": retrieval_model_body(retrieval_model),
+        "original_document_id": optional_uuid("original_document_id", original_document_id),
+    }
+    return {key: value for key, value in body.items() if value is not None}
 
 
 class Documents(Resource):
@@ -88,14 +87,36 @@ class Documents(Resource):
     def _doc(self, dataset_id: str, document_id: str) -> str:
         return f"{self._base(dataset_id)}/documents/{check_uuid('document_id', document_id)}"
 
+    async def _send(
+        self,
+        path: str,
+        body: dict[str, Any],
+        options: RequestOptions,
+        upload: Upload | None = None,
+    ) -> DocumentBatch:
+        """POST the settings as JSON, or with a file as multipart with them in `data`."""
+        if upload is None:
+            return await self._client._call(
+                "POST", path, DocumentBatch, json=body, scope="knowledge", options=options
+            )
+        fields = {"data": msgspec.json.encode(body).decode()}
+        return await self._client._call(
+            "POST",
+            path,
+            DocumentBatch,
+            form=lambda: upload.form("file", fields),
+            scope="knowledge",
+            options=options,
+        )
+
     async def create_from_text(
         self,
         dataset_id: str,
         name: str,
         text: str,
         *,
-        indexing_technique: str | None = None,
-        doc_form: str | None = None,
+        indexing_technique: IndexingTechnique | None = None,
+        doc_form: DocForm | None = None,
         doc_language: str | None = None,
         process_rule: ProcessRule | Mapping[str, Any] | None = None,
         retrieval_model: RetrievalModel | Mapping[str, Any] | None = None,
@@ -109,29 +130,29 @@ class Documents(Resource):
         body = {
             "name": check_text("name", name),
             "text": check_text("text", text),
-            **_options_body(
+            **_settings(
                 indexing_technique=indexing_technique,
                 doc_form=doc_form,
                 doc_language=doc_language,
                 process_rule=process_rule,
                 retrieval_model=retrieval_model,
                 original_document_id=original_document_id,
+                creating=True,
             ),
         }
         path = f"{self._base(dataset_id)}/document/create_by_text"
-        return await self._client._call(
-            "POST", path, DocumentBatch, json=body, scope="knowledge", options=options
-        )
+        return await self._send(path, body, options)
 
     async def create_from_file(
         self,
         dataset_id: str,
         file: FileInput,
         *,
-        indexing_technique: str | None = None,
-        doc_form: str | None = None,
+        indexing_technique: IndexingTechnique | None = None,
+        doc_form: DocForm | None = None,
         doc_language: str | None = None,
         process_rule: ProcessRule | Mapping[str, Any] | None = None,
+        retrieval_model: RetrievalModel | Mapping[str, Any] | None = None,
         original_document_id: str | None = None,
         max_size: int | None = None,
         **options: Unpack[RequestOptions],
@@ -139,24 +160,18 @@ class Documents(Resource):
         """Add a document from a file (a path, `(name, bytes)` or a file object); paths
         are streamed from disk. Settings travel as the JSON `data` form field. Sends to
         `document/create_by_file`, the path every server version serves."""
-        upload = await prepare_upload(file, what="file", max_size=max_size)
-        data = _options_body(
+        body = _settings(
             indexing_technique=indexing_technique,
             doc_form=doc_form,
             doc_language=doc_language,
             process_rule=process_rule,
+            retrieval_model=retrieval_model,
             original_document_id=original_document_id,
+            creating=True,
         )
-        fields = {"data": msgspec.json.encode(data).decode()}
         path = f"{self._base(dataset_id)}/document/create_by_file"
-        return await self._client._call(
-            "POST",
-            path,
-            DocumentBatch,
-            form=lambda: upload.form("file", fields),
-            scope="knowledge",
-            options=options,
-        )
+        upload = await prepare_upload(file, what="file", max_size=max_size)
+        return await self._send(path, body, options, upload)
 
     async def update_with_text(
         self,
@@ -165,7 +180,7 @@ class Documents(Resource):
         *,
         name: str | None = None,
         text: str | None = None,
-        doc_form: str | None = None,
+        doc_form: DocForm | None = None,
         doc_language: str | None = None,
         process_rule: ProcessRule | Mapping[str, Any] | None = None,
         retrieval_model: RetrievalModel | Mapping[str, Any] | None = None,
@@ -173,29 +188,22 @@ class Documents(Resource):
     ) -> DocumentBatch:
         """Rename a document and/or replace its text (which re-indexes it; the server
         wants `name` along with `text`). Sends to `update_by_text`."""
-        body: dict[str, Any] = {}
-        if text is not None:
-            if name is None:
-                raise PulseValidationError("name is required when text is given")
-            body["text"] = check_text("text", text)
+        if text is not None and name is None:
+            raise PulseValidationError("name is required when text is given")
+        body = _settings(
+            doc_form=doc_form,
+            doc_language=doc_language,
+            process_rule=process_rule,
+            retrieval_model=retrieval_model,
+        )
         if name is not None:
             body["name"] = check_text("name", name)
-        body.update(
-            _options_body(
-                indexing_technique=None,
-                doc_form=doc_form,
-                doc_language=doc_language,
-                process_rule=process_rule,
-                retrieval_model=retrieval_model,
-                default_rule=False,
-            )
-        )
+        if text is not None:
+            body["text"] = check_text("text", text)
         if not body:
             raise PulseValidationError("nothing to update: pass name, text or settings")
         path = f"{self._doc(dataset_id, document_id)}/update_by_text"
-        return await self._client._call(
-            "POST", path, DocumentBatch, json=body, scope="knowledge", options=options
-        )
+        return await self._send(path, body, options)
 
     async def update_with_file(
         self,
@@ -204,7 +212,7 @@ class Documents(Resource):
         file: FileInput,
         *,
         name: str | None = None,
-        doc_form: str | None = None,
+        doc_form: DocForm | None = None,
         doc_language: str | None = None,
         process_rule: ProcessRule | Mapping[str, Any] | None = None,
         max_size: int | None = None,
@@ -213,26 +221,17 @@ class Documents(Resource):
         """Replace a document's content with a file (re-indexes it). Sends a POST to
         `update_by_file`, which old and new servers serve (newest ones prefer PATCH
         on the document, and keep this form as an alias)."""
-        upload = await prepare_upload(file, what="file", max_size=max_size)
-        data = _options_body(
-            indexing_technique=None,
+        body = _settings(
             doc_form=doc_form,
             doc_language=doc_language,
             process_rule=process_rule,
-            default_rule=False,
+            retrieval_model=None,
         )
         if name is not None:
-            data["name"] = check_text("name", name)
-        fields = {"data": msgspec.json.encode(data).decode()}
+            body["name"] = check_text("name", name)
         path = f"{self._doc(dataset_id, document_id)}/update_by_file"
-        return await self._client._call(
-            "POST",
-            path,
-            DocumentBatch,
-            form=lambda: upload.form("file", fields),
-            scope="knowledge",
-            options=options,
-        )
+        upload = await prepare_upload(file, what="file", max_size=max_size)
+        return await self._send(path, body, options, upload)
 
     async def delete(
         self, dataset_id: str, document_id: str, **options: Unpack[RequestOptions]
@@ -253,18 +252,13 @@ class Documents(Resource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[Document]:
         """Every document of a knowledge base, a page at a time (`async for`)."""
+        params = {
+            "limit": check_limit(page_size),
+            "keyword": keyword,
+            "status": optional_choice("status", status, DOCUMENT_STATUSES),
+        }
         path = f"{self._base(dataset_id)}/documents"
-        limit = check_limit(page_size)
-        chosen_status = optional_choice("status", status, DOCUMENT_STATUSES)
-
-        async def fetch_page(page: int) -> tuple[list[Document], _DocumentList]:
-            params = {"page": page, "limit": limit, "keyword": keyword, "status": chosen_status}
-            result = await self._client._call(
-                "GET", path, _DocumentList, params=params, scope="knowledge", options=options
-            )
-            return result.data, result
-
-        return page_pager(fetch_page, page_size=limit)
+        return knowledge_pager(self._client, path, _DocumentList, params, options)
 
     async def update_status(
         self,

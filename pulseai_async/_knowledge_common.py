@@ -1,17 +1,22 @@
-"""What the Knowledge resources share: input checks for their enums and limits, and the
-page-number pager that guards against the old server's `has_more` bug."""
+"""What the Knowledge resources share: input checks for their enums, limits, process
+rules and retrieval models, and the page-number pager that guards against the old
+server's `has_more` bug."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Any, TypeVar
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
 
 from ._errors import PulseValidationError
-from ._knowledge_models import ProcessRule, RetrievalModel, _Page
+from ._knowledge_models import ProcessRule, RetrievalModel
+from ._options import RequestOptions
 from ._pagination import AsyncPager, Page
-from ._validation import check_text
+from ._validation import check_int, check_mapping, check_text
+
+if TYPE_CHECKING:
+    from ._client import AsyncPulse
 
 __all__ = [
     "DOC_FORMS",
@@ -20,12 +25,13 @@ __all__ = [
     "check_choice",
     "check_limit",
     "check_name",
-    "page_pager",
+    "knowledge_pager",
     "process_rule_body",
     "retrieval_model_body",
 ]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 INDEXING_TECHNIQUES = frozenset({"high_quality", "economy"})
 PERMISSIONS = frozenset({"only_me", "all_team_members", "partial_members"})
@@ -56,13 +62,8 @@ def check_name(name: str, value: object, *, max_length: int) -> str:
     return text
 
 
-def check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise PulseValidationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
-    return value
-
-
 def check_limit(value: object) -> int:
+    """A listing's `page_size` (sent as `limit`)."""
     return check_int("page_size", value, 1, MAX_PAGE_SIZE)
 
 
@@ -103,26 +104,30 @@ def retrieval_model_body(
     top_k: int | None = None,
     score_threshold: float | None = None,
 ) -> dict[str, Any] | None:
-    """The `retrieval_model` JSON from an object or mapping plus the shortcut arguments."""
-    if model is None and search_method is None and top_k is None and score_threshold is None:
-        return None
-    body: dict[str, Any] = {}
+    """The `retrieval_model` JSON from an object or mapping plus the shortcut arguments.
+
+    No search method is invented: `top_k=3` alone leaves the method to the server (the
+    knowledge base's own). The on/off flags are always sent, because servers read them
+    without a default.
+    """
     if isinstance(model, RetrievalModel):
-        body = msgspec.to_builtins(model)
-    elif model is not None:
-        body = dict(model)
+        body: dict[str, Any] = {"search_method": model.search_method}  # omit_defaults drops it
+        body.update(msgspec.to_builtins(model))
+    else:
+        body = check_mapping("retrieval_model", model)
     if search_method is not None:
         body["search_method"] = search_method
-    body.setdefault("search_method", "keyword_search")
-    body.setdefault("reranking_enable", False)
-    check_choice("search_method", body["search_method"], SEARCH_METHODS)
     if top_k is not None:
         body["top_k"] = top_k
-    if body.get("top_k") is not None:
-        check_int("top_k", body["top_k"], 1, 100)
     if score_threshold is not None:
         body["score_threshold"] = score_threshold
         body["score_threshold_enabled"] = True
+    if not body:
+        return None
+    if "search_method" in body:
+        check_choice("search_method", body["search_method"], SEARCH_METHODS)
+    if body.get("top_k") is not None:
+        check_int("top_k", body["top_k"], 1, 100)
     threshold = body.get("score_threshold")
     if threshold is not None and (
         isinstance(threshold, bool)
@@ -130,13 +135,32 @@ def retrieval_model_body(
         or not 0 <= threshold <= 1
     ):
         raise PulseValidationError(f"score_threshold must be from 0 to 1, got {threshold!r}")
+    body.setdefault("reranking_enable", False)
+    body.setdefault("score_threshold_enabled", threshold is not None)
     return body
 
 
-def page_pager(
-    fetch_page: Callable[[int], Awaitable[tuple[list[T], _Page]]], *, page_size: int
+class _Listing(Protocol[T_co]):
+    """A page of a `page`/`limit` listing (`_DatasetList`, `_DocumentList`, ...)."""
+
+    @property
+    def data(self) -> Sequence[T_co]: ...
+    @property
+    def has_more(self) -> bool | None: ...
+    @property
+    def limit(self) -> int | None: ...
+    @property
+    def total(self) -> int | None: ...
+
+
+def knowledge_pager(
+    client: AsyncPulse,
+    path: str,
+    listing: type[_Listing[T]],
+    params: Mapping[str, Any],
+    options: RequestOptions,
 ) -> AsyncPager[T]:
-    """A pager over `page`/`limit` listings.
+    """A pager over a `page`/`limit` listing (`params` holds `limit` and the filters).
 
     Old servers computed `has_more` as "this page is full", which is true on an exactly
     full last page, and some listings have no paging at all; so paging also stops on an
@@ -145,11 +169,18 @@ def page_pager(
 
     async def fetch(cursor: Any) -> Page[T]:
         page_number = cursor or 1
-        items, meta = await fetch_page(page_number)
-        limit = meta.limit or page_size
-        more = bool(meta.has_more) and bool(items)
+        meta = await client._call(
+            "GET",
+            path,
+            listing,
+            params={**params, "page": page_number},
+            scope="knowledge",
+            options=options,
+        )
+        limit = meta.limit or params["limit"]
+        more = bool(meta.has_more) and bool(meta.data)
         if meta.total is not None and page_number * limit >= meta.total:
             more = False
-        return Page(items, page_number + 1 if more else None, raw=meta)
+        return Page(meta.data, page_number + 1 if more else None, raw=meta)
 
     return AsyncPager(fetch, 1)

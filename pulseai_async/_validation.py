@@ -9,7 +9,14 @@ from typing import Any
 
 from ._errors import PulseValidationError
 
-__all__ = ["check_files", "check_text", "check_uuid", "optional_uuid"]
+__all__ = [
+    "check_files",
+    "check_int",
+    "check_mapping",
+    "check_text",
+    "check_uuid",
+    "optional_uuid",
+]
 
 FILE_TYPES = frozenset({"image", "document", "audio", "video", "custom"})
 TRANSFER_METHODS = frozenset({"remote_url", "local_file"})
@@ -32,6 +39,13 @@ def check_uuid(name: str, value: object) -> str:
     except ValueError:
         raise PulseValidationError(f"{name} must be a UUID, got {text!r}") from None
     return text
+
+
+def check_int(name: str, value: object, low: int, high: int) -> int:
+    """An int (not a bool) from `low` to `high`: page sizes, `top_k`, chunk sizes."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise PulseValidationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+    return value
 
 
 def optional_uuid(name: str, value: object) -> str | None:

@@ -38,6 +38,7 @@ async def test_create_sends_the_options_as_json(emulator: Emulator, pulse: pa.As
             "search_method": "keyword_search",
             "reranking_enable": False,
             "top_k": 3,
+            "score_threshold_enabled": False,
         },
     }
 

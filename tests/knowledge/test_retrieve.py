@@ -66,6 +66,30 @@ async def test_retrieval_options_go_into_the_retrieval_model(
     }
 
 
+async def test_top_k_alone_keeps_the_knowledge_base_search_method(
+    emulator: Emulator, pulse: pa.AsyncPulse
+) -> None:
+    # The server replaces the base's retrieval settings with what is sent; a shortcut
+    # must not smuggle in a search method the caller never chose.
+    dataset = await pulse.datasets.create(
+        "Semantic",
+        indexing_technique="high_quality",
+        retrieval_model=pa.RetrievalModel(search_method="semantic_search"),
+    )
+    await pulse.datasets.retrieve(dataset.id, "canals", top_k=1)
+    assert emulator.requests[-1].json()["retrieval_model"] == {
+        "top_k": 1,
+        "reranking_enable": False,
+        "score_threshold_enabled": False,
+    }
+    await pulse.datasets.retrieve(dataset.id, "canals", score_threshold=0.2)
+    assert emulator.requests[-1].json()["retrieval_model"] == {
+        "score_threshold": 0.2,
+        "score_threshold_enabled": True,
+        "reranking_enable": False,
+    }
+
+
 async def test_no_match_gives_no_records(pulse: pa.AsyncPulse) -> None:
     dataset, _ = await indexed_document(pulse)
     assert (await pulse.datasets.retrieve(dataset.id, "submarine")).records == []
