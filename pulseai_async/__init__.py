@@ -2,6 +2,7 @@
 
 from contextlib import suppress as _suppress
 
+from ._app_info import App
 from ._app_models import (
     AppInfo,
     AppMeta,
@@ -21,12 +22,13 @@ from ._app_models import (
     Transcription,
     UploadedFile,
 )
-from ._audio import TextToAudio
+from ._audio import Audio, TextToAudio
+from ._chat import Chat
 from ._chunks import ChunkInput, Chunks
 from ._client import AsyncPulse
 from ._config import DEFAULT_BASE_URL, Timeout
-from ._conversations import HistoryOrder, SortBy
-from ._datasets import Datasets
+from ._conversations import Conversations, HistoryOrder, SortBy
+from ._datasets import Datasets, Permission
 from ._documents import Documents
 from ._errors import (
     APIConnectionError,
@@ -118,22 +120,26 @@ from ._events import (
     WorkflowPaused,
     WorkflowStarted,
 )
+from ._files import Files
 from ._indexing import ProgressCallback
 from ._knowledge_models import (
     Dataset,
+    DocForm,
     Document,
     DocumentBatch,
     IndexingProgress,
     IndexingStatus,
+    IndexingTechnique,
     ProcessRule,
     RetrievalModel,
     RetrievedDocument,
     RetrievedSegment,
     RetrieveRecord,
     RetrieveResult,
+    SearchMethod,
     Segment,
 )
-from ._messages import Rating
+from ._messages import Messages, Rating
 from ._models import (
     AnnotationReply,
     ChatMessage,
@@ -258,24 +264,34 @@ __all__ = [
     "InvalidActionError",
     "InvalidMetadataError",
     "Dataset",
+    "DocForm",
     "Document",
     "DocumentBatch",
     "IndexingProgress",
     "IndexingStatus",
+    "IndexingTechnique",
     "ProcessRule",
     "RetrievalModel",
     "RetrieveRecord",
     "RetrieveResult",
     "RetrievedDocument",
     "RetrievedSegment",
+    "SearchMethod",
     "Segment",
     "ChunkInput",
     "Chunks",
     "Datasets",
     "Documents",
+    "Permission",
     "ProgressCallback",
     "__version__",
     # App API resources and models
+    "App",
+    "Audio",
+    "Chat",
+    "Conversations",
+    "Files",
+    "Messages",
     "AppInfo",
     "AppMeta",
     "AppParameters",

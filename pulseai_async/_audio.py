@@ -20,7 +20,7 @@ from ._app_models import Transcription
 from ._errors import APITimeoutError, PulseValidationError, StreamInterruptedError
 from ._options import RequestOptions
 from ._resource import Resource
-from ._transport import TRANSPORT_ERRORS, request_id_of
+from ._transport import TRANSPORT_ERRORS, release, request_id_of
 from ._uploads import FileInput, prepare_upload
 from ._validation import check_text, check_uuid
 
@@ -71,16 +71,7 @@ class TextToAudio:
                 f"the audio stream broke after {self.bytes_received} bytes: {exc}"
             ) from exc
         finally:
-            self._release()
-
-    def _release(self) -> None:
-        response = self._response
-        if response is None:
-            return
-        if response.content.at_eof() and not response.content.exception():
-            response.release()
-        else:
-            response.close()
+            release(response)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         if self._iterator is None:
@@ -110,7 +101,8 @@ class TextToAudio:
         if self._closed:
             return
         self._closed = True
-        self._release()
+        if self._response is not None:
+            release(self._response)
         iterator = self._iterator
         if iterator is not None and hasattr(iterator, "aclose"):
             with contextlib.suppress(RuntimeError):  # being iterated in another task
@@ -137,13 +129,19 @@ class Audio(Resource):
     """Speech to Text and Text to Audio (v1, and the platform's v2 in development)."""
 
     async def speech_to_text(
-        self, file: FileInput, *, user: str, **options: Unpack[RequestOptions]
+        self,
+        file: FileInput,
+        *,
+        user: str,
+        max_size: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Transcription:
         """Transcribe an audio file (mp3, mp4, mpeg, mpga, m4a, wav, webm), given like
-        `files.upload` takes it. Errors: `UnsupportedFileTypeError` (415),
-        `FileTooLargeError` (413), `ProviderNotSupportSpeechToTextError` (400)."""
+        `files.upload` takes it (`max_size` in bytes rejects a larger file before
+        sending). Errors: `UnsupportedFileTypeError` (415), `FileTooLargeError` (413),
+        `ProviderNotSupportSpeechToTextError` (400)."""
         fields = {"user": check_text("user", user)}
-        upload = await prepare_upload(file, what="audio file")
+        upload = await prepare_upload(file, what="audio file", max_size=max_size)
         return await self._client._call(
             "POST",
             "/audio-to-text",

@@ -39,7 +39,14 @@ from ._messages import Messages
 from ._options import RequestOptions
 from ._retry import RetryPolicy
 from ._signing import Signer, TimestampSigner
-from ._transport import TRANSPORT_ERRORS, USER_AGENT, PreparedRequest, Transport, translate
+from ._transport import (
+    TRANSPORT_ERRORS,
+    USER_AGENT,
+    PreparedRequest,
+    Transport,
+    release,
+    translate,
+)
 
 __all__ = ["AsyncPulse"]
 
@@ -178,11 +185,14 @@ class AsyncPulse:
             clone._retry_policy = retry_policy
         if max_retries is not None:
             clone._retry_policy = msgspec.structs.replace(
-                clone._retry_policy, max_retries=max_retries
+                clone._retry_policy, max_retries=_count("max_retries", max_retries)
             )
         if default_headers is not None:
-            clone._default_headers = {**self._default_headers, **default_headers}
+            headers = _headers("default_headers", default_headers)
+            clone._default_headers = {**self._default_headers, **headers}
         if max_event_size is not None:
+            if _count("max_event_size", max_event_size) == 0:
+                raise PulseValidationError("max_event_size must be positive")
             clone._max_event_size = max_event_size
         clone._attach_resources()
         return clone
@@ -286,7 +296,7 @@ class AsyncPulse:
         except TRANSPORT_ERRORS as exc:
             raise translate(exc, request) from exc
         finally:
-            response.release()
+            release(response)
 
     async def _call(
         self,

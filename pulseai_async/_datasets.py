@@ -7,7 +7,7 @@ Every call here uses the knowledge API key (`knowledge_api_key=` or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from ._chunks import Chunks
 from ._documents import Documents
@@ -23,6 +23,7 @@ from ._knowledge_common import (
 )
 from ._knowledge_models import (
     Dataset,
+    IndexingTechnique,
     RetrievalModel,
     RetrieveResult,
     SearchMethod,
@@ -36,7 +37,9 @@ from ._validation import check_text, check_uuid
 if TYPE_CHECKING:
     from ._client import AsyncPulse
 
-__all__ = ["Datasets"]
+__all__ = ["Datasets", "Permission"]
+
+Permission = Literal["only_me", "all_team_members", "partial_members"]
 
 MAX_NAME = 40
 MAX_DESCRIPTION = 400
@@ -59,8 +62,8 @@ class Datasets(Resource):
         name: str,
         *,
         description: str | None = None,
-        indexing_technique: str | None = None,
-        permission: str | None = None,
+        indexing_technique: IndexingTechnique | None = None,
+        permission: Permission | None = None,
         retrieval_model: RetrievalModel | Mapping[str, Any] | None = None,
         embedding_model: str | None = None,
         embedding_model_provider: str | None = None,

@@ -16,16 +16,19 @@ from ._models import Model
 
 __all__ = [
     "Dataset",
+    "DocForm",
     "Document",
     "DocumentBatch",
     "IndexingProgress",
     "IndexingStatus",
+    "IndexingTechnique",
     "ProcessRule",
     "RetrievalModel",
     "RetrieveRecord",
     "RetrieveResult",
     "RetrievedDocument",
     "RetrievedSegment",
+    "SearchMethod",
     "Segment",
 ]
 

@@ -48,10 +48,9 @@ class AsyncPager(Generic[T]):
     """`async for item in pager` (every item, fetched lazily) or
     `async for page in pager.pages()`; `await pager.first_page()` for just one."""
 
-    def __init__(self, fetch: Fetch[T], first_cursor: Any = None, *, limit: int | None = None):
+    def __init__(self, fetch: Fetch[T], first_cursor: Any = None) -> None:
         self._fetch = fetch
         self._first_cursor = first_cursor
-        self._limit = limit
 
     async def first_page(self) -> Page[T]:
         return await self._fetch(self._first_cursor)
@@ -66,21 +65,16 @@ class AsyncPager(Generic[T]):
             cursor = page.next_cursor
 
     async def _items(self) -> AsyncIterator[T]:
-        remaining = self._limit
         async for page in self.pages():
             for item in page.items:
-                if remaining is not None:
-                    if remaining <= 0:
-                        return
-                    remaining -= 1
                 yield item
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
 
     async def collect(self) -> list[T]:
-        """Every item (up to the pager's limit) in a list."""
+        """Every item, all pages fetched, in a list."""
         return [item async for item in self]
 
     def __repr__(self) -> str:
-        return f"<AsyncPager cursor={self._first_cursor!r} limit={self._limit}>"
+        return f"<AsyncPager cursor={self._first_cursor!r}>"

@@ -166,6 +166,15 @@ class Transport:
 TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
 
 
+def release(response: aiohttp.ClientResponse) -> None:
+    """Hand a connection back to the pool if its body was read to the end; close it
+    otherwise (unread or broken bytes must not reach the next request)."""
+    if response.content.at_eof() and not response.content.exception():
+        response.release()
+    else:
+        response.close()
+
+
 def translate(exc: BaseException, request: PreparedRequest) -> APIConnectionError:
     """Map an aiohttp, socket or timeout exception to the SDK's own."""
     where = f"{request.method} {request.path}"

@@ -356,6 +356,21 @@ async def test_with_options_shares_the_pool(emulator: Emulator) -> None:
         assert not pulse.connector.closed
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_event_size": 0}, "max_event_size"),
+        ({"default_headers": {"X-Count": 3}}, "default_headers"),
+    ],
+)
+async def test_with_options_checks_like_the_constructor(
+    pulse: pa.AsyncPulse, kwargs: dict, name: str
+) -> None:
+    with pytest.raises(pa.PulseValidationError, match=name):
+        pulse.with_options(**kwargs)
+
+
 async def test_key_never_in_repr_logs_or_exceptions(
     emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -116,6 +116,14 @@ async def test_speech_to_text(emulator: Emulator, pulse: pa.AsyncPulse, tmp_path
     assert "clip.mp3" in from_bytes.text
 
 
+async def test_speech_to_text_max_size_refuses_before_sending(
+    emulator: Emulator, pulse: pa.AsyncPulse
+) -> None:
+    with pytest.raises(pa.PulseValidationError, match="over the 10-byte limit"):
+        await pulse.audio.speech_to_text(("long.wav", b"x" * 11), user="u", max_size=10)
+    assert emulator.requests == []
+
+
 async def test_speech_to_text_errors(emulator: Emulator, pulse: pa.AsyncPulse) -> None:
     with pytest.raises(pa.UnsupportedFileTypeError) as caught:
         await pulse.audio.speech_to_text(("notes.txt", b"text"), user="u")

@@ -115,6 +115,25 @@ async def test_create_from_a_several_megabyte_file_arrives_intact(
     assert final.total_segments == 5000
 
 
+async def test_create_from_file_sends_its_settings_in_data(
+    emulator: Emulator, pulse: pa.AsyncPulse
+) -> None:
+    dataset = await pulse.datasets.create("Settings", indexing_technique="high_quality")
+    created = await pulse.datasets.documents.create_from_file(
+        dataset.id,
+        ("notes.txt", b"Venice is built on canals."),
+        doc_form="qa_model",
+        retrieval_model=pa.RetrievalModel(search_method="hybrid_search", top_k=2),
+    )
+    stored = emulator.knowledge.document(created.document.id)
+    assert stored is not None and stored.doc_form == "qa_model"
+    with pytest.raises(pa.PulseValidationError, match="search_method"):
+        await pulse.datasets.documents.create_from_file(
+            dataset.id, ("notes.txt", b"x"), retrieval_model={"search_method": "vector"}
+        )
+    assert emulator.hits(f"/datasets/{dataset.id}/document/create_by_file") == 1
+
+
 async def test_create_from_bytes_and_file_object(pulse: pa.AsyncPulse, tmp_path: Path) -> None:
     dataset = await pulse.datasets.create("Inputs", indexing_technique="economy")
     from_bytes = await pulse.datasets.documents.create_from_file(
