@@ -21,7 +21,7 @@ from ._errors import APITimeoutError, PulseValidationError, StreamInterruptedErr
 from ._options import RequestOptions
 from ._resource import Resource
 from ._transport import TRANSPORT_ERRORS, release, request_id_of
-from ._uploads import FileInput, prepare_upload
+from ._uploads import FileInput
 from ._validation import check_text, check_uuid
 
 __all__ = ["Audio", "TextToAudio"]
@@ -141,12 +141,13 @@ class Audio(Resource):
         sending). Errors: `UnsupportedFileTypeError` (415), `FileTooLargeError` (413),
         `ProviderNotSupportSpeechToTextError` (400)."""
         fields = {"user": check_text("user", user)}
-        upload = await prepare_upload(file, what="audio file", max_size=max_size)
-        return await self._client._call(
-            "POST",
+        return await self._upload(
             "/audio-to-text",
             Transcription,
-            form=lambda: upload.form("file", fields),
+            file,
+            fields,
+            what="audio file",
+            max_size=max_size,
             options=options,
         )
 

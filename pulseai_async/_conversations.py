@@ -8,8 +8,8 @@ history with `first_id` (the oldest message already seen).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
-from typing import Any, Literal, Unpack
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Unpack, get_args
 
 import msgspec
 
@@ -19,27 +19,43 @@ from ._models import Model
 from ._options import RequestOptions
 from ._pagination import AsyncPager, Page
 from ._resource import Resource
-from ._validation import check_int, check_text, check_uuid, optional_uuid
+from ._validation import check_choice, check_int, check_text, check_uuid, optional_uuid
+
+if TYPE_CHECKING:
+    from ._client import AsyncPulse
 
 __all__ = ["Conversations", "HistoryOrder", "SortBy"]
 
 SortBy = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
 HistoryOrder = Literal["newest_first", "oldest_first"]
-SORT_BY = ("created_at", "-created_at", "updated_at", "-updated_at")
-HISTORY_ORDERS = ("newest_first", "oldest_first")
+SORT_BY = frozenset(get_args(SortBy))
+HISTORY_ORDERS = frozenset(get_args(HistoryOrder))
 MAX_LIMIT = 100
+T = TypeVar("T")
 
 
-class _ConversationPage(Model):
-    data: list[Conversation] = msgspec.field(default_factory=list)
+class _CursorPage(Model, Generic[T]):
+    data: list[T] = msgspec.field(default_factory=list)
     has_more: bool = False
     limit: int | None = None
 
 
-class _HistoryPage(Model):
-    data: list[HistoryMessage] = msgspec.field(default_factory=list)
-    has_more: bool = False
-    limit: int | None = None
+def _cursor_fetch(
+    client: AsyncPulse,
+    path: str,
+    listing: type[_CursorPage[T]],
+    params: dict[str, Any],
+    cursor_name: str,
+    options: RequestOptions,
+) -> Callable[[str | None], Awaitable[_CursorPage[T]]]:
+    """Fetch one page of an id-cursor listing (`last_id` or `first_id`)."""
+
+    async def fetch(cursor: str | None) -> _CursorPage[T]:
+        return await client._call(
+            "GET", path, listing, params={**params, cursor_name: cursor}, options=options
+        )
+
+    return fetch
 
 
 class _OldestFirstPager(AsyncPager[HistoryMessage]):
@@ -80,20 +96,14 @@ class Conversations(Resource):
         params: dict[str, Any] = {
             "user": check_text("user", user),
             "limit": check_int("limit", limit, 1, MAX_LIMIT),
-            "sort_by": sort_by,
+            "sort_by": check_choice("sort_by", sort_by, SORT_BY),
         }
-        if sort_by not in SORT_BY:
-            raise PulseValidationError(f"sort_by must be one of {list(SORT_BY)}, got {sort_by!r}")
-        client = self._client
+        fetch_page = _cursor_fetch(
+            self._client, "/conversations", _CursorPage[Conversation], params, "last_id", options
+        )
 
         async def fetch(cursor: str | None) -> Page[Conversation]:
-            answer = await client._call(
-                "GET",
-                "/conversations",
-                _ConversationPage,
-                params={**params, "last_id": cursor},
-                options=options,
-            )
+            answer = await fetch_page(cursor)
             more = answer.has_more and bool(answer.data)
             return Page(answer.data, answer.data[-1].id if more else None, answer)
 
@@ -119,26 +129,18 @@ class Conversations(Resource):
         newest page first, oldest-first within the page; `page.raw` keeps that.) Pass a
         message id as `first_id` to start before (older than) that message.
         """
-        check_uuid("conversation_id", conversation_id)
-        if order not in HISTORY_ORDERS:
-            raise PulseValidationError(
-                f"order must be 'newest_first' or 'oldest_first', got {order!r}"
-            )
         params: dict[str, Any] = {
-            "conversation_id": conversation_id,
+            "conversation_id": check_uuid("conversation_id", conversation_id),
             "user": check_text("user", user),
             "limit": check_int("limit", limit, 1, MAX_LIMIT),
         }
-        client = self._client
+        check_choice("order", order, HISTORY_ORDERS)
+        fetch_page = _cursor_fetch(
+            self._client, "/messages", _CursorPage[HistoryMessage], params, "first_id", options
+        )
 
         async def fetch(cursor: str | None) -> Page[HistoryMessage]:
-            answer = await client._call(
-                "GET",
-                "/messages",
-                _HistoryPage,
-                params={**params, "first_id": cursor},
-                options=options,
-            )
+            answer = await fetch_page(cursor)
             more = answer.has_more and bool(answer.data)
             newest_first = list(reversed(answer.data))
             return Page(newest_first, answer.data[0].id if more else None, answer)

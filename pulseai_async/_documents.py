@@ -18,7 +18,6 @@ from ._indexing import ProgressCallback, watch_indexing
 from ._knowledge_common import (
     DOC_FORMS,
     INDEXING_TECHNIQUES,
-    check_choice,
     check_limit,
     knowledge_pager,
     optional_choice,
@@ -40,8 +39,8 @@ from ._knowledge_models import (
 from ._options import RequestOptions
 from ._pagination import AsyncPager
 from ._resource import Resource
-from ._uploads import FileInput, Upload, prepare_upload
-from ._validation import check_text, check_uuid, optional_uuid
+from ._uploads import FileInput
+from ._validation import check_choice, check_text, check_uuid, optional_uuid
 
 __all__ = ["Documents"]
 
@@ -92,21 +91,17 @@ class Documents(Resource):
         path: str,
         body: dict[str, Any],
         options: RequestOptions,
-        upload: Upload | None = None,
+        file: FileInput | None = None,
+        max_size: int | None = None,
     ) -> DocumentBatch:
         """POST the settings as JSON, or with a file as multipart with them in `data`."""
-        if upload is None:
+        if file is None:
             return await self._client._call(
                 "POST", path, DocumentBatch, json=body, scope="knowledge", options=options
             )
         fields = {"data": msgspec.json.encode(body).decode()}
-        return await self._client._call(
-            "POST",
-            path,
-            DocumentBatch,
-            form=lambda: upload.form("file", fields),
-            scope="knowledge",
-            options=options,
+        return await self._upload(
+            path, DocumentBatch, file, fields, max_size=max_size, scope="knowledge", options=options
         )
 
     async def create_from_text(
@@ -170,8 +165,7 @@ class Documents(Resource):
             creating=True,
         )
         path = f"{self._base(dataset_id)}/document/create_by_file"
-        upload = await prepare_upload(file, what="file", max_size=max_size)
-        return await self._send(path, body, options, upload)
+        return await self._send(path, body, options, file, max_size)
 
     async def update_with_text(
         self,
@@ -230,8 +224,7 @@ class Documents(Resource):
         if name is not None:
             body["name"] = check_text("name", name)
         path = f"{self._doc(dataset_id, document_id)}/update_by_file"
-        upload = await prepare_upload(file, what="file", max_size=max_size)
-        return await self._send(path, body, options, upload)
+        return await self._send(path, body, options, file, max_size)
 
     async def delete(
         self, dataset_id: str, document_id: str, **options: Unpack[RequestOptions]

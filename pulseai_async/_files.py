@@ -7,7 +7,7 @@ from typing import Unpack
 from ._app_models import UploadedFile
 from ._options import RequestOptions
 from ._resource import Resource
-from ._uploads import FileInput, prepare_upload
+from ._uploads import FileInput
 from ._validation import check_text
 
 __all__ = ["Files"]
@@ -35,11 +35,6 @@ class Files(Resource):
         `TooManyFilesError`, `FilenameNotExistsError` (400).
         """
         fields = {"user": check_text("user", user)}
-        upload = await prepare_upload(file, what="file", max_size=max_size)
-        return await self._client._call(
-            "POST",
-            "/files/upload",
-            UploadedFile,
-            form=lambda: upload.form("file", fields),
-            options=options,
+        return await self._upload(
+            "/files/upload", UploadedFile, file, fields, max_size=max_size, options=options
         )

@@ -13,7 +13,7 @@ from ._errors import PulseValidationError
 from ._knowledge_models import ProcessRule, RetrievalModel
 from ._options import RequestOptions
 from ._pagination import AsyncPager, Page
-from ._validation import check_int, check_mapping, check_text
+from ._validation import check_choice, check_int, check_mapping, check_text
 
 if TYPE_CHECKING:
     from ._client import AsyncPulse
@@ -22,7 +22,6 @@ __all__ = [
     "DOC_FORMS",
     "INDEXING_TECHNIQUES",
     "SEARCH_METHODS",
-    "check_choice",
     "check_limit",
     "check_name",
     "knowledge_pager",
@@ -41,12 +40,6 @@ SEARCH_METHODS = frozenset(
 )
 PROCESS_MODES = frozenset({"automatic", "custom", "hierarchical"})
 MAX_PAGE_SIZE = 100
-
-
-def check_choice(name: str, value: object, choices: Collection[str]) -> str:
-    if value not in choices:
-        raise PulseValidationError(f"{name} must be one of {sorted(choices)}, got {value!r}")
-    return str(value)
 
 
 def optional_choice(name: str, value: object, choices: Collection[str]) -> str | None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from ._options import RequestOptions
+from ._uploads import FileInput, prepare_upload
 
 if TYPE_CHECKING:
     from ._client import AsyncPulse
 
 __all__ = ["Resource"]
+
+T = TypeVar("T")
 
 
 class Resource:
@@ -16,3 +22,27 @@ class Resource:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"
+
+    async def _upload(
+        self,
+        path: str,
+        cast_to: type[T],
+        file: FileInput,
+        fields: Mapping[str, str],
+        *,
+        what: str = "file",
+        max_size: int | None = None,
+        scope: Literal["app", "knowledge"] = "app",
+        options: RequestOptions,
+    ) -> T:
+        """POST `fields` and then `file` as the multipart part `file`. The file is checked
+        before anything is sent, and read afresh for each retry."""
+        upload = await prepare_upload(file, what=what, max_size=max_size)
+        return await self._client._call(
+            "POST",
+            path,
+            cast_to,
+            form=lambda: upload.form("file", fields),
+            scope=scope,
+            options=options,
+        )

@@ -4,12 +4,13 @@ anything is sent. Each check names the parameter and what was wrong with it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ._errors import PulseValidationError
 
 __all__ = [
+    "check_choice",
     "check_files",
     "check_int",
     "check_mapping",
@@ -39,6 +40,13 @@ def check_uuid(name: str, value: object) -> str:
     except ValueError:
         raise PulseValidationError(f"{name} must be a UUID, got {text!r}") from None
     return text
+
+
+def check_choice(name: str, value: object, choices: Collection[str]) -> str:
+    """One of a fixed set of strings (an enum the API defines)."""
+    if value not in choices:
+        raise PulseValidationError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return str(value)
 
 
 def check_int(name: str, value: object, low: int, high: int) -> int:
