@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 import aiohttp
 import msgspec
@@ -58,6 +58,18 @@ _NOT_GIVEN: Any = object()
 @functools.cache
 def _decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(type_, strict=False)
+
+
+def _decode(raw: bytes, type_: Any, status: int, what: str) -> Any:
+    try:
+        return _decoder_for(type_).decode(raw)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        name = getattr(type_, "__name__", type_)
+        raise ResponseDecodeError(
+            f"{what}: the {status} response does not decode as {name}: {exc}",
+            status=status,
+            body=raw[:2000],
+        ) from None
 
 
 def _query_value(value: Any) -> str:
@@ -318,15 +330,7 @@ class AsyncPulse:
         raw = await self._read(response, request)
         if cast_to is None:
             return None  # type: ignore[return-value]
-        try:
-            return _decoder_for(cast_to).decode(raw)  # type: ignore[no-any-return,arg-type]
-        except (msgspec.DecodeError, RecursionError) as exc:
-            raise ResponseDecodeError(
-                f"{method} {path}: the {response.status} response does not decode as "
-                f"{getattr(cast_to, '__name__', cast_to)}: {exc}",
-                status=response.status,
-                body=raw[:2000],
-            ) from None
+        return cast(T, _decode(raw, cast_to, response.status, f"{method} {path}"))
 
     @overload
     async def request(
@@ -383,12 +387,7 @@ class AsyncPulse:
         raw = await self._read(response, request)
         if not raw.strip():
             return None
-        try:
-            return _decoder_for(Any if type is None else type).decode(raw)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            raise ResponseDecodeError(
-                f"{method} {path}: {exc}", status=response.status, body=raw[:2000]
-            ) from None
+        return _decode(raw, Any if type is None else type, response.status, f"{method} {path}")
 
 
 _OPTION_NAMES = frozenset(RequestOptions.__annotations__)
