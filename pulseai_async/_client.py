@@ -47,6 +47,7 @@ from ._transport import (
     release,
     translate,
 )
+from ._validation import check_count
 
 __all__ = ["AsyncPulse"]
 
@@ -58,18 +59,6 @@ _NOT_GIVEN: Any = object()
 @functools.cache
 def _decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(type_, strict=False)
-
-
-def _decode(raw: bytes, type_: Any, status: int, what: str) -> Any:
-    try:
-        return _decoder_for(type_).decode(raw)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        name = getattr(type_, "__name__", type_)
-        raise ResponseDecodeError(
-            f"{what}: the {status} response does not decode as {name}: {exc}",
-            status=status,
-            body=raw[:2000],
-        ) from None
 
 
 def _query_value(value: Any) -> str:
@@ -120,15 +109,17 @@ class AsyncPulse:
             )
         policy = retry_policy or RetryPolicy()
         if max_retries is not None:
-            policy = msgspec.structs.replace(policy, max_retries=_count("max_retries", max_retries))
+            policy = msgspec.structs.replace(
+                policy, max_retries=check_count("max_retries", max_retries)
+            )
         if signer is not None and not isinstance(signer, Signer):
             raise PulseValidationError(
                 "signer must have a sign(method, path, timestamp, body) method"
             )
-        if _count("max_event_size", max_event_size) == 0:
+        if check_count("max_event_size", max_event_size) == 0:
             raise PulseValidationError("max_event_size must be positive")
-        _count("max_connections", max_connections)
-        _count("max_connections_per_host", max_connections_per_host)
+        check_count("max_connections", max_connections)
+        check_count("max_connections_per_host", max_connections_per_host)
         if not isinstance(verify_ssl, bool):
             raise PulseValidationError(f"verify_ssl must be True or False, got {verify_ssl!r}")
         self._keys: dict[str, str | None] = {"app": app_key, "knowledge": knowledge_key}
@@ -197,13 +188,13 @@ class AsyncPulse:
             clone._retry_policy = retry_policy
         if max_retries is not None:
             clone._retry_policy = msgspec.structs.replace(
-                clone._retry_policy, max_retries=_count("max_retries", max_retries)
+                clone._retry_policy, max_retries=max_retries
             )
         if default_headers is not None:
             headers = _headers("default_headers", default_headers)
             clone._default_headers = {**self._default_headers, **headers}
         if max_event_size is not None:
-            if _count("max_event_size", max_event_size) == 0:
+            if check_count("max_event_size", max_event_size) == 0:
                 raise PulseValidationError("max_event_size must be positive")
             clone._max_event_size = max_event_size
         clone._attach_resources()
@@ -302,6 +293,21 @@ class AsyncPulse:
                 exc.body = None
         return exc
 
+    def _decode(self, raw: bytes, type_: Any, status: int, what: str) -> Any:
+        try:
+            return _decoder_for(type_).decode(raw)
+        except (msgspec.DecodeError, RecursionError) as exc:
+            body = raw  # an echoing server or proxy must not put the key into an exception
+            for key in self._keys.values():
+                if key:
+                    body = body.replace(key.encode(), b"***")
+            raise ResponseDecodeError(
+                f"{what}: the {status} response does not decode as "
+                f"{getattr(type_, '__name__', type_)}: {exc}",
+                status=status,
+                body=body[:2000],
+            ) from None
+
     async def _read(self, response: aiohttp.ClientResponse, request: PreparedRequest) -> bytes:
         try:
             return await response.read()
@@ -330,7 +336,7 @@ class AsyncPulse:
         raw = await self._read(response, request)
         if cast_to is None:
             return None  # type: ignore[return-value]
-        return cast(T, _decode(raw, cast_to, response.status, f"{method} {path}"))
+        return cast(T, self._decode(raw, cast_to, response.status, f"{method} {path}"))
 
     @overload
     async def request(
@@ -387,17 +393,10 @@ class AsyncPulse:
         raw = await self._read(response, request)
         if not raw.strip():
             return None
-        return _decode(raw, Any if type is None else type, response.status, f"{method} {path}")
+        return self._decode(raw, Any if type is None else type, response.status, f"{method} {path}")
 
 
 _OPTION_NAMES = frozenset(RequestOptions.__annotations__)
-
-
-def _count(name: str, value: object) -> int:
-    """A non-negative int (a pool size, a retry count), else a typed error naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PulseValidationError(f"{name} must be an int >= 0, got {value!r}")
-    return value
 
 
 def _headers(name: str, value: Mapping[str, str] | None) -> dict[str, str]:

@@ -19,6 +19,7 @@ import msgspec
 import tenacity
 
 from ._errors import APIConnectionError, APIStatusError, APITimeoutError, PulseValidationError
+from ._validation import check_count
 
 __all__ = ["RetryPolicy"]
 
@@ -39,7 +40,7 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
     def __post_init__(self) -> None:
-        _check_retries(self.max_retries)
+        check_count("max_retries", self.max_retries)
         if self.initial_delay < 0 or self.max_delay < 0 or self.jitter < 0:
             raise PulseValidationError("retry delays must be >= 0")
 
@@ -55,7 +56,9 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
     def retrying(self, max_retries: int | None = None, *, what: str = "request") -> Any:
         """A tenacity `AsyncRetrying` for one call; `max_retries` overrides the policy's."""
-        attempts = (self.max_retries if max_retries is None else _check_retries(max_retries)) + 1
+        attempts = (
+            self.max_retries if max_retries is None else check_count("max_retries", max_retries)
+        ) + 1
         backoff = tenacity.wait_exponential_jitter(
             multiplier=self.initial_delay, max=self.max_delay, jitter=self.jitter
         )
@@ -86,12 +89,6 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
             sleep=anyio.sleep,
             reraise=True,
         )
-
-
-def _check_retries(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PulseValidationError(f"max_retries must be an int >= 0, got {value!r}")
-    return value
 
 
 def _reason(exc: BaseException | None) -> str:

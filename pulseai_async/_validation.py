@@ -11,6 +11,7 @@ from ._errors import PulseValidationError
 
 __all__ = [
     "check_choice",
+    "check_count",
     "check_files",
     "check_int",
     "check_mapping",
@@ -47,6 +48,13 @@ def check_choice(name: str, value: object, choices: Collection[str]) -> str:
     if value not in choices:
         raise PulseValidationError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return str(value)
+
+
+def check_count(name: str, value: object) -> int:
+    """A non-negative int (a pool size, a retry count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PulseValidationError(f"{name} must be an int >= 0, got {value!r}")
+    return value
 
 
 def check_int(name: str, value: object, low: int, high: int) -> int:

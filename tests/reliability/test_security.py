@@ -205,3 +205,28 @@ def test_loopback_and_https_do_not_warn(url: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert pa.AsyncPulse(KEY, base_url=url).base_url == url
+
+
+async def test_key_echoed_in_an_undecodable_body_is_masked() -> None:
+    # A debugging proxy or echo service answers 200 with the request headers: the body
+    # does not decode as the documented shape, and the error must not carry the key.
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(text=f"<pre>{request.headers['Authorization']}</pre>")
+
+    app = web.Application()
+    app.router.add_get("/v1/info", echo)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        async with pa.AsyncPulse(KEY, base_url=f"http://127.0.0.1:{port}/v1") as pulse:
+            with pytest.raises(pa.ResponseDecodeError) as caught:
+                await pulse.app.info()
+            with pytest.raises(pa.ResponseDecodeError) as raw:
+                await pulse.request("GET", "/info")
+    finally:
+        await runner.cleanup()
+    for exc in (caught.value, raw.value):
+        assert exc.body == b"<pre>Bearer ***</pre>"
+        assert not [text for text in exception_texts(exc) if KEY in text]
