@@ -11,7 +11,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import Any, Unpack
+from typing import Unpack
 
 import aiohttp
 import anyio
@@ -22,7 +22,7 @@ from ._options import RequestOptions
 from ._resource import Resource
 from ._transport import TRANSPORT_ERRORS, release, request_id_of
 from ._uploads import FileInput
-from ._validation import check_text, check_uuid
+from ._validation import check_text, optional_text, optional_uuid, present
 
 __all__ = ["Audio", "TextToAudio"]
 
@@ -191,17 +191,17 @@ class Audio(Resource):
         streaming: bool | None,
         options: RequestOptions,
     ) -> TextToAudio:
-        body: dict[str, Any] = {"user": check_text("user", user)}
-        if message_id is not None:
-            body["message_id"] = check_uuid("message_id", message_id)
-        if text is not None:
-            body["text"] = check_text("text", text)
+        body = present(
+            {
+                "user": check_text("user", user),
+                "message_id": optional_uuid("message_id", message_id),
+                "text": optional_text("text", text),
+                "voice": optional_text("voice", voice),
+                "streaming": None if streaming is None else bool(streaming),
+            }
+        )
         if "text" not in body and "message_id" not in body:
             raise PulseValidationError("text_to_audio needs text or a message_id")
-        if voice is not None:
-            body["voice"] = check_text("voice", voice)
-        if streaming is not None:
-            body["streaming"] = bool(streaming)
         client = self._client
         request = client._prepare("POST", path, json=body, options=options)
         request.headers["Accept"] = "audio/*"

@@ -11,7 +11,7 @@ from ._knowledge_models import Segment, _SegmentList, _SegmentOne
 from ._options import RequestOptions
 from ._pagination import AsyncPager
 from ._resource import Resource
-from ._validation import check_text, check_uuid
+from ._validation import check_text, check_uuid, optional_text, present
 
 __all__ = ["ChunkInput", "Chunks"]
 
@@ -111,17 +111,17 @@ class Chunks(Resource):
     ) -> Segment:
         """Change a chunk's text, answer or keywords, or enable/disable it (a disabled
         chunk is not retrieved)."""
-        segment: dict[str, Any] = {}
-        if content is not None:
-            segment["content"] = check_text("content", content)
-        if answer is not None:
-            segment["answer"] = check_text("answer", answer)
-        if keywords is not None:
-            segment["keywords"] = _keywords(keywords)
-        if enabled is not None:
-            segment["enabled"] = bool(enabled)
-        if regenerate_child_chunks is not None:
-            segment["regenerate_child_chunks"] = bool(regenerate_child_chunks)
+        segment = present(
+            {
+                "content": optional_text("content", content),
+                "answer": optional_text("answer", answer),
+                "keywords": None if keywords is None else _keywords(keywords),
+                "enabled": None if enabled is None else bool(enabled),
+                "regenerate_child_chunks": (
+                    None if regenerate_child_chunks is None else bool(regenerate_child_chunks)
+                ),
+            }
+        )
         if not segment:
             raise PulseValidationError("nothing to update: pass content, answer, keywords...")
         path = f"{self._path(dataset_id, document_id)}/{check_uuid('segment_id', segment_id)}"

@@ -32,7 +32,7 @@ from ._knowledge_models import (
 from ._options import RequestOptions
 from ._pagination import AsyncPager
 from ._resource import Resource
-from ._validation import check_text, check_uuid
+from ._validation import check_text, check_uuid, optional_text, present
 
 if TYPE_CHECKING:
     from ._client import AsyncPulse
@@ -72,28 +72,27 @@ class Datasets(Resource):
         """Create an empty knowledge base. Names are 1-40 characters and unique in the
         workspace (`DatasetNameDuplicateError` otherwise). Without `indexing_technique`
         the first document sets it."""
-        body: dict[str, Any] = {"name": check_name("name", name, max_length=MAX_NAME)}
-        if description is not None:
-            if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
-                raise PulseValidationError(
-                    f"description must be a string of at most {MAX_DESCRIPTION} characters"
-                )
-            body["description"] = description
-        technique = optional_choice("indexing_technique", indexing_technique, INDEXING_TECHNIQUES)
-        if technique is not None:
-            body["indexing_technique"] = technique
-        chosen_permission = optional_choice("permission", permission, PERMISSIONS)
-        if chosen_permission is not None:
-            body["permission"] = chosen_permission
-        model = retrieval_model_body(retrieval_model)
-        if model is not None:
-            body["retrieval_model"] = model
-        if embedding_model is not None:
-            body["embedding_model"] = check_text("embedding_model", embedding_model)
-        if embedding_model_provider is not None:
-            body["embedding_model_provider"] = check_text(
-                "embedding_model_provider", embedding_model_provider
+        if description is not None and (
+            not isinstance(description, str) or len(description) > MAX_DESCRIPTION
+        ):
+            raise PulseValidationError(
+                f"description must be a string of at most {MAX_DESCRIPTION} characters"
             )
+        body = present(
+            {
+                "name": check_name("name", name, max_length=MAX_NAME),
+                "description": description,
+                "indexing_technique": optional_choice(
+                    "indexing_technique", indexing_technique, INDEXING_TECHNIQUES
+                ),
+                "permission": optional_choice("permission", permission, PERMISSIONS),
+                "retrieval_model": retrieval_model_body(retrieval_model),
+                "embedding_model": optional_text("embedding_model", embedding_model),
+                "embedding_model_provider": optional_text(
+                    "embedding_model_provider", embedding_model_provider
+                ),
+            }
+        )
         return await self._client._call(
             "POST", "/datasets", Dataset, json=body, scope="knowledge", options=options
         )

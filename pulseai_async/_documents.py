@@ -14,7 +14,7 @@ from typing import Any, Unpack
 import msgspec
 
 from ._errors import PulseValidationError
-from ._indexing import ProgressCallback, watch_indexing
+from ._indexing import ProgressCallback, wait_for, watch_indexing
 from ._knowledge_common import (
     DOC_FORMS,
     INDEXING_TECHNIQUES,
@@ -40,7 +40,14 @@ from ._options import RequestOptions
 from ._pagination import AsyncPager
 from ._resource import Resource
 from ._uploads import FileInput
-from ._validation import check_choice, check_text, check_uuid, optional_uuid
+from ._validation import (
+    check_choice,
+    check_text,
+    check_uuid,
+    optional_text,
+    optional_uuid,
+    present,
+)
 
 __all__ = ["Documents"]
 
@@ -62,19 +69,20 @@ def _settings(
 ) -> dict[str, Any]:
     """The settings create and update share, checked; only those given are sent, except
     that a new document gets the automatic `process_rule` (the server requires one)."""
-    body: dict[str, Any] = {
-        "indexing_technique": optional_choice(
-            "indexing_technique", indexing_technique, INDEXING_TECHNIQUES
-        ),
-        "doc_form": optional_choice("doc_form", doc_form, DOC_FORMS),
-        "doc_language": None if doc_language is None else check_text("doc_language", doc_language),
-        "process_rule": (
-            process_rule_body(process_rule) if process_rule is not None or creating else None
-        ),
-        "retrieval_model": retrieval_model_body(retrieval_model),
-        "original_document_id": optional_uuid("original_document_id", original_document_id),
-    }
-    return {key: value for key, value in body.items() if value is not None}
+    return present(
+        {
+            "indexing_technique": optional_choice(
+                "indexing_technique", indexing_technique, INDEXING_TECHNIQUES
+            ),
+            "doc_form": optional_choice("doc_form", doc_form, DOC_FORMS),
+            "doc_language": optional_text("doc_language", doc_language),
+            "process_rule": (
+                process_rule_body(process_rule) if process_rule is not None or creating else None
+            ),
+            "retrieval_model": retrieval_model_body(retrieval_model),
+            "original_document_id": optional_uuid("original_document_id", original_document_id),
+        }
+    )
 
 
 class Documents(Resource):
@@ -322,8 +330,6 @@ class Documents(Resource):
         progress. `on_progress` (a function or coroutine function) gets each snapshot.
         Raises `IndexingFailedError` on `error` and `IndexingTimeoutError` (a
         `TimeoutError`) after `timeout` seconds."""
-        from ._indexing import wait_for
-
         return await wait_for(
             self.watch_indexing(
                 dataset_id,

@@ -17,7 +17,9 @@ __all__ = [
     "check_mapping",
     "check_text",
     "check_uuid",
+    "optional_text",
     "optional_uuid",
+    "present",
 ]
 
 FILE_TYPES = frozenset({"image", "document", "audio", "video", "custom"})
@@ -62,6 +64,15 @@ def check_int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise PulseValidationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
     return value
+
+
+def optional_text(name: str, value: object) -> str | None:
+    return None if value is None else check_text(name, value)
+
+
+def present(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields that were given: optional parameters left as None are not sent."""
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def optional_uuid(name: str, value: object) -> str | None:
