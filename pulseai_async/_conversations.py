@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Unpack, get_args
-
-import msgspec
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, get_args
 
 from ._app_models import Conversation, HistoryMessage
 from ._errors import PulseValidationError
-from ._models import Model
 from ._options import RequestOptions
-from ._pagination import AsyncPager, Page
+from ._pagination import AsyncPager, ListPage, Page
 from ._resource import Resource
 from ._validation import check_choice, check_int, check_text, check_uuid, optional_uuid
 
@@ -34,23 +31,17 @@ MAX_LIMIT = 100
 T = TypeVar("T")
 
 
-class _CursorPage(Model, Generic[T]):
-    data: list[T] = msgspec.field(default_factory=list)
-    has_more: bool = False
-    limit: int | None = None
-
-
 def _cursor_fetch(
     client: AsyncPulse,
     path: str,
-    listing: type[_CursorPage[T]],
+    listing: type[ListPage[T]],
     params: dict[str, Any],
     cursor_name: str,
     options: RequestOptions,
-) -> Callable[[str | None], Awaitable[_CursorPage[T]]]:
+) -> Callable[[str | None], Awaitable[ListPage[T]]]:
     """Fetch one page of an id-cursor listing (`last_id` or `first_id`)."""
 
-    async def fetch(cursor: str | None) -> _CursorPage[T]:
+    async def fetch(cursor: str | None) -> ListPage[T]:
         return await client._call(
             "GET", path, listing, params={**params, cursor_name: cursor}, options=options
         )
@@ -99,7 +90,7 @@ class Conversations(Resource):
             "sort_by": check_choice("sort_by", sort_by, SORT_BY),
         }
         fetch_page = _cursor_fetch(
-            self._client, "/conversations", _CursorPage[Conversation], params, "last_id", options
+            self._client, "/conversations", ListPage[Conversation], params, "last_id", options
         )
 
         async def fetch(cursor: str | None) -> Page[Conversation]:
@@ -136,7 +127,7 @@ class Conversations(Resource):
         }
         check_choice("order", order, HISTORY_ORDERS)
         fetch_page = _cursor_fetch(
-            self._client, "/messages", _CursorPage[HistoryMessage], params, "first_id", options
+            self._client, "/messages", ListPage[HistoryMessage], params, "first_id", options
         )
 
         async def fetch(cursor: str | None) -> Page[HistoryMessage]:

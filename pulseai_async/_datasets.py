@@ -27,10 +27,9 @@ from ._knowledge_models import (
     RetrievalModel,
     RetrieveResult,
     SearchMethod,
-    _DatasetList,
 )
 from ._options import RequestOptions
-from ._pagination import AsyncPager
+from ._pagination import AsyncPager, ListPage
 from ._resource import Resource
 from ._validation import check_text, check_uuid, optional_text, present
 
@@ -107,7 +106,7 @@ class Datasets(Resource):
     ) -> AsyncPager[Dataset]:
         """Every knowledge base, fetched a page at a time: `async for ds in ...list()`."""
         params = {"limit": check_limit(page_size), "keyword": keyword, "include_all": include_all}
-        return knowledge_pager(self._client, "/datasets", _DatasetList, params, options)
+        return knowledge_pager(self._client, "/datasets", ListPage[Dataset], params, options)
 
     async def delete(self, dataset_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a knowledge base and its documents. Accepts 204 and the old 200

@@ -33,11 +33,10 @@ from ._knowledge_models import (
     IndexingTechnique,
     ProcessRule,
     RetrievalModel,
-    _DocumentList,
     _IndexingStatusList,
 )
 from ._options import RequestOptions
-from ._pagination import AsyncPager
+from ._pagination import AsyncPager, ListPage
 from ._resource import Resource
 from ._uploads import FileInput
 from ._validation import (
@@ -259,7 +258,7 @@ class Documents(Resource):
             "status": optional_choice("status", status, DOCUMENT_STATUSES),
         }
         path = f"{self._base(dataset_id)}/documents"
-        return knowledge_pager(self._client, path, _DocumentList, params, options)
+        return knowledge_pager(self._client, path, ListPage[Document], params, options)
 
     async def update_status(
         self,

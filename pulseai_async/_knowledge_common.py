@@ -4,15 +4,15 @@ server's `has_more` bug."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
 from ._errors import PulseValidationError
 from ._knowledge_models import ProcessRule, RetrievalModel
 from ._options import RequestOptions
-from ._pagination import AsyncPager, Page
+from ._pagination import AsyncPager, ListPage, Page
 from ._validation import check_choice, check_int, check_mapping, check_text
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 INDEXING_TECHNIQUES = frozenset({"high_quality", "economy"})
 PERMISSIONS = frozenset({"only_me", "all_team_members", "partial_members"})
@@ -133,23 +132,10 @@ def retrieval_model_body(
     return body
 
 
-class _Listing(Protocol[T_co]):
-    """A page of a `page`/`limit` listing (`_DatasetList`, `_DocumentList`, ...)."""
-
-    @property
-    def data(self) -> Sequence[T_co]: ...
-    @property
-    def has_more(self) -> bool | None: ...
-    @property
-    def limit(self) -> int | None: ...
-    @property
-    def total(self) -> int | None: ...
-
-
 def knowledge_pager(
     client: AsyncPulse,
     path: str,
-    listing: type[_Listing[T]],
+    listing: type[ListPage[T]],
     params: Mapping[str, Any],
     options: RequestOptions,
 ) -> AsyncPager[T]:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 
 from ._models import Model
+from ._pagination import ListPage
 
 __all__ = [
     "Dataset",
@@ -187,15 +188,7 @@ class Segment(Model):
     stopped_at: float | None = None
 
 
-class _Page(Model):
-    has_more: bool | None = None
-    limit: int | None = None
-    total: int | None = None
-    page: int | None = None
-
-
-class _SegmentList(_Page):
-    data: list[Segment] = msgspec.field(default_factory=list)
+class _SegmentList(ListPage[Segment]):
     doc_form: str | None = None
 
 
@@ -240,14 +233,6 @@ class RetrieveResult(Model):
 
     query: _RetrieveQuery = msgspec.field(default_factory=_RetrieveQuery)
     records: list[RetrieveRecord] = msgspec.field(default_factory=list)
-
-
-class _DatasetList(_Page):
-    data: list[Dataset] = msgspec.field(default_factory=list)
-
-
-class _DocumentList(_Page):
-    data: list[Document] = msgspec.field(default_factory=list)
 
 
 class ProcessRule(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -12,9 +12,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-__all__ = ["AsyncPager", "Page"]
+import msgspec
+
+from ._models import Model
+
+__all__ = ["AsyncPager", "ListPage", "Page"]
 
 T = TypeVar("T")
+
+
+class ListPage(Model, Generic[T]):
+    """The wire shape listings share: `data` plus the paging fields the server sends
+    (cursor listings send `has_more` and `limit`; page-number ones add `total`, `page`)."""
+
+    data: list[T] = msgspec.field(default_factory=list)
+    has_more: bool | None = None
+    limit: int | None = None
+    total: int | None = None
+    page: int | None = None
 
 
 class Page(Generic[T]):
