@@ -84,6 +84,16 @@ def _settings(
     )
 
 
+def _check_batch(batch: object) -> str:
+    """A batch id goes into the path, so it must stay one path segment."""
+    text = check_text("batch", batch)
+    if any(char in text for char in "/?#%") or text in (".", ".."):
+        raise PulseValidationError(
+            f"batch must be the batch id a create or update returned, got {text!r}"
+        )
+    return text
+
+
 class Documents(Resource):
     """Create/update a document from text or a file, delete, list, indexing status."""
 
@@ -283,7 +293,7 @@ class Documents(Resource):
     ) -> builtins.list[IndexingStatus]:
         """Where each document of a batch is: `waiting` → `parsing` → `cleaning` →
         `splitting` → `indexing` → `completed` (or `error`, `paused`)."""
-        path = f"{self._base(dataset_id)}/documents/{check_text('batch', batch)}/indexing-status"
+        path = f"{self._base(dataset_id)}/documents/{_check_batch(batch)}/indexing-status"
         result = await self._client._call(
             "GET", path, _IndexingStatusList, scope="knowledge", options=options
         )
@@ -302,7 +312,7 @@ class Documents(Resource):
         finished: `async for p in ...watch_indexing(ds, batch): print(p.fraction)`.
         Raises `IndexingFailedError` on `error`, `IndexingTimeoutError` after `timeout`."""
         check_uuid("dataset_id", dataset_id)
-        check_text("batch", batch)
+        _check_batch(batch)
 
         async def fetch() -> builtins.list[IndexingStatus]:
             return await self.indexing_status(dataset_id, batch)

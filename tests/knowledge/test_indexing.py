@@ -188,3 +188,14 @@ async def test_bad_polling_settings_are_refused(
     with pytest.raises(pa.PulseValidationError, match=message):
         await pulse.datasets.documents.wait_until_indexed(str(uuid.uuid4()), "b", **kwargs)
     assert emulator.requests == []
+
+
+@pytest.mark.parametrize("batch", ["../../datasets", "a/b", "x?y=1", ".."])
+async def test_a_batch_that_would_change_the_path_is_refused(
+    emulator: Emulator, pulse: pa.AsyncPulse, batch: str
+) -> None:
+    with pytest.raises(pa.PulseValidationError, match="batch must be"):
+        await pulse.datasets.documents.indexing_status(str(uuid.uuid4()), batch)
+    with pytest.raises(pa.PulseValidationError, match="batch must be"):
+        await pulse.datasets.documents.wait_until_indexed(str(uuid.uuid4()), batch)
+    assert emulator.requests == []
