@@ -11,12 +11,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 from aiohttp import web
 
 from ._faults import Fault, hang_up
+from ._routes import Refusal, is_uuid, json_and_user, ok, success
 from ._state import Conversation, StoredMessage, Task, new_id, now
-from ._wire import ERROR_MESSAGES, PING, error_response, json_response, sse_data
+from ._wire import ERROR_MESSAGES, PING, sse_data
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -50,26 +50,6 @@ def usage_for(prompt_tokens: int, completion_tokens: int, latency: float) -> dic
         "currency": "USD",
         "latency": latency,
     }
-
-
-async def read_json(request: web.Request) -> dict[str, Any] | web.Response:
-    """The JSON body as a dict, or the platform's 400 for anything else."""
-    try:
-        body = msgspec.json.decode(await request.read())
-    except msgspec.DecodeError:
-        body = None
-    if not isinstance(body, dict):
-        return error_response(
-            400, "invalid_param", "Invalid JSON payload received or JSON payload is empty."
-        )
-    return body
-
-
-def user_of(body: dict[str, Any]) -> str | web.Response:
-    user = body.get("user")
-    if not isinstance(user, str) or not user.strip():
-        return error_response(400, "invalid_param", "Arg user must be provided.")
-    return user
 
 
 def _check_files(files: Any) -> str | None:
@@ -113,6 +93,10 @@ class _Turn:
             "task_id": self.task.id,
         }
 
+    def message(self, event: str, answer: str) -> dict[str, Any]:
+        """A `message` (or blocking answer) event, which also carries `id`."""
+        return {**self.envelope(event), "id": self.message_id, "answer": answer}
+
     def finish(self, answer: str, completion_tokens: int) -> dict[str, Any]:
         state = self.emulator.state
         state.add_message(
@@ -138,71 +122,48 @@ class _Turn:
 
 def setup(app: web.Application, emulator: Emulator) -> None:
     async def chat_messages(request: web.Request) -> web.StreamResponse:
-        body = await read_json(request)
-        if isinstance(body, web.Response):
-            return body
-        user = user_of(body)
-        if isinstance(user, web.Response):
-            return user
+        body, user = await json_and_user(request)
         query = body.get("query")
         if not isinstance(query, str) or not query:
-            return error_response(400, "invalid_param", "query is required")
+            raise Refusal(400, "invalid_param", "query is required")
         if not isinstance(body.get("inputs", {}), dict):
-            return error_response(400, "invalid_param", "inputs must be an object.")
+            raise Refusal(400, "invalid_param", "inputs must be an object.")
         mode = body.get("response_mode") or "blocking"
         if mode not in ("blocking", "streaming"):
-            return error_response(
-                400, "invalid_param", "response_mode must be blocking or streaming."
-            )
+            raise Refusal(400, "invalid_param", "response_mode must be blocking or streaming.")
         file_error = _check_files(body.get("files"))
         if file_error:
-            return error_response(400, "invalid_param", file_error)
+            raise Refusal(400, "invalid_param", file_error)
         for item in body.get("files") or []:
             if item["transfer_method"] == "local_file" and (
                 item.get("upload_file_id") not in emulator.state.files
             ):
-                return error_response(400, "invalid_param", "Invalid upload file id.")
+                raise Refusal(400, "invalid_param", "Invalid upload file id.")
         conversation_id = body.get("conversation_id") or ""
         if conversation_id:
-            from ._emulator import is_uuid
-
             if not is_uuid(conversation_id):
-                return error_response(
-                    400, "invalid_param", f"{conversation_id} is not a valid uuid."
-                )
-            found = emulator.state.conversation(conversation_id, user)
-            if found is None:
-                return error_response(404, "not_found", "Conversation Not Exists.")
-            conversation = found
+                raise Refusal(400, "invalid_param", f"{conversation_id} is not a valid uuid.")
+            conversation = emulator.state.conversation(conversation_id, user)
+            if conversation is None:
+                raise Refusal(404, "not_found", "Conversation Not Exists.")
         else:
             conversation = emulator.state.start_conversation(user, query, body.get("inputs") or {})
         turn = _Turn(emulator, conversation, body)
-        if mode == "blocking":
-            answer = emulator.answer_for(query)
-            metadata = turn.finish(answer, len(tokens_of(answer)))
-            return json_response(
-                {
-                    **turn.envelope("message"),
-                    "id": turn.message_id,
-                    "mode": "chat",
-                    "answer": answer,
-                    "metadata": metadata,
-                },
-                emulator.json_style,
-            )
-        return await _stream(request, turn)
+        if mode == "streaming":
+            return await _stream(request, turn)
+        answer = emulator.answer_for(query)
+        metadata = turn.finish(answer, len(tokens_of(answer)))
+        return ok(
+            emulator,
+            {**turn.message("message", answer), "mode": "chat", "metadata": metadata},
+        )
 
     async def stop(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        if isinstance(body, web.Response):
-            return body
-        user = user_of(body)
-        if isinstance(user, web.Response):
-            return user
+        _, user = await json_and_user(request)
         task = emulator.state.tasks.get(request.match_info["task_id"])
         if task is not None and task.user == user:
             task.stopped.set()
-        return json_response({"result": "success"}, emulator.json_style)
+        return success(emulator)
 
     app.router.add_post("/v1/chat-messages", chat_messages)
     app.router.add_post("/v1/chat-messages/{task_id}/stop", stop)
@@ -237,15 +198,11 @@ async def _stream(request: web.Request, turn: _Turn) -> web.StreamResponse:
             break
         if emulator.token_delay:
             await asyncio.sleep(emulator.token_delay)
-        message = turn.envelope("message")
-        message["id"] = turn.message_id
-        message["answer"] = token
-        await response.write(frame(sse_data(message, style)))
+        await response.write(frame(sse_data(turn.message("message", token), style)))
         sent.append(token)
     if fault is not None and await _apply_stream_fault(request, response, turn, fault):
         return response  # a short answer: the fault fires before message_end
-    end = turn.envelope("message_end")
-    end["id"] = turn.message_id
+    end = {**turn.envelope("message_end"), "id": turn.message_id}
     end["metadata"] = turn.finish("".join(sent), len(sent))
     await response.write(frame(sse_data(end, style)))
     await response.write_eof()

@@ -8,7 +8,6 @@ memory, checks auth, answers with the documented error bodies, and follows fault
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from aiohttp import web
 from ._faults import Fault, FaultPlan, hang_up
 from ._file_routes import UPLOAD_EXTENSIONS
 from ._knowledge_state import KnowledgeState
+from ._routes import Refusal
 from ._state import State
 from ._wire import JsonStyle, error_response
 
@@ -262,9 +262,8 @@ class Emulator:
         self, request: web.Request, handler: Handler, path: str
     ) -> web.StreamResponse:
         if not request.path.startswith("/v1/"):
-            return error_response(
-                404, "not_found", "The requested URL was not found on the server."
-            )
+            message = "The requested URL was not found on the server."
+            return error_response(404, "not_found", message, style=self.json_style)
         denied = self._check_auth(request, path)
         if denied is not None:
             return denied
@@ -278,6 +277,10 @@ class Emulator:
                 return self._fault_response(fault)
         try:
             return await handler(request)
+        except Refusal as refused:
+            return error_response(
+                refused.status, refused.code, refused.message, style=self.json_style
+            )
         except web.HTTPException as exc:
             if exc.status in (404, 405):
                 return error_response(exc.status, style=self.json_style)
@@ -369,10 +372,3 @@ class Emulator:
     def __repr__(self) -> str:
         where = f"{self.host}:{self.port}" if self._runner else "stopped"
         return f"<Emulator {where} requests={len(self.requests)} faults={len(self.faults)}>"
-
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-
-
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))
