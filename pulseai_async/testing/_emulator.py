@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,7 +20,7 @@ from ._faults import Fault, FaultPlan, hang_up
 from ._file_routes import UPLOAD_EXTENSIONS
 from ._knowledge_state import KnowledgeState
 from ._routes import Refusal
-from ._state import State
+from ._state import State, new_id
 from ._wire import JsonStyle, error_response
 
 if TYPE_CHECKING:
@@ -230,10 +229,9 @@ class Emulator:
         recordable = request.can_read_body and not request.content_type.startswith("multipart/")
         body = await request.read() if self.record_bodies and recordable else b""
         self.requests.append(self._record(request, path, body))
-        request_id = str(uuid.uuid4())
         response = await self._respond(request, handler, path)
-        if not response.prepared:
-            response.headers["X-Request-Id"] = request_id
+        if not response.prepared:  # streamed answers set their own
+            response.headers["X-Request-Id"] = new_id()
         return response
 
     def _record(self, request: web.Request, path: str, body: bytes) -> RecordedRequest:
@@ -261,27 +259,28 @@ class Emulator:
     async def _respond(
         self, request: web.Request, handler: Handler, path: str
     ) -> web.StreamResponse:
-        if not request.path.startswith("/v1/"):
-            message = "The requested URL was not found on the server."
-            return error_response(404, "not_found", message, style=self.json_style)
-        denied = self._check_auth(request, path)
-        if denied is not None:
-            return denied
-        fault = self.faults.take(request.method, path)
-        if fault is not None:
-            if fault.delay:
-                await asyncio.sleep(fault.delay)
-            if fault.disconnect:
-                return await hang_up(request)
-            if fault.status is not None:
-                return self._fault_response(fault)
         try:
+            if not request.path.startswith("/v1/"):
+                raise Refusal(404, "not_found", "The requested URL was not found on the server.")
+            self._check_auth(request, path)
+            fault = self.faults.take(request.method, path)
+            if fault is not None:
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
+                if fault.disconnect:
+                    return await hang_up(request)
+                if fault.status is not None:
+                    return self._fault_response(fault)
             return await handler(request)
         except Refusal as refused:
             return error_response(
-                refused.status, refused.code, refused.message, style=self.json_style
+                refused.status,
+                refused.code,
+                refused.message,
+                style=self.json_style,
+                headers=refused.headers,
             )
-        except web.HTTPException as exc:
+        except web.HTTPException as exc:  # the router's own 404 and 405
             if exc.status in (404, 405):
                 return error_response(exc.status, style=self.json_style)
             raise
@@ -298,27 +297,21 @@ class Emulator:
             fault.status, fault.code, fault.message, style=self.json_style, headers=headers
         )
 
-    def _check_auth(self, request: web.Request, path: str) -> web.Response | None:
+    def _check_auth(self, request: web.Request, path: str) -> None:
+        """Each API has its own key: `/datasets` takes the knowledge key, the rest the app's."""
         header = request.headers.get("Authorization", "")
-        if " " not in header:
+        scheme, space, token = header.partition(" ")
+        if not space:
             message = "Authorization header must be provided and start with 'Bearer'"
+        elif scheme.lower() != "bearer":
+            message = "Authorization scheme must be 'Bearer'"
         else:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer":
-                message = "Authorization scheme must be 'Bearer'"
-            else:
-                knowledge = path.startswith("/datasets")
-                wanted = self.knowledge_api_key if knowledge else self.api_key
-                if token.strip() == wanted:
-                    return None
-                message = "Access token is invalid"
-        return error_response(
-            401,
-            "unauthorized",
-            message,
-            style=self.json_style,
-            headers={"WWW-Authenticate": 'Bearer realm="api"'},
-        )
+            knowledge = path.startswith("/datasets")
+            if token.strip() == (self.knowledge_api_key if knowledge else self.api_key):
+                return
+            message = "Access token is invalid"
+        challenge = {"WWW-Authenticate": 'Bearer realm="api"'}
+        raise Refusal(401, "unauthorized", message, headers=challenge)
 
     # --- running --------------------------------------------------------------------
 

@@ -49,6 +49,13 @@ def _paged(request: web.Request, items: list[dict[str, Any]], legacy: bool) -> d
     return {"data": data, "has_more": has_more, "limit": limit, "total": len(items), "page": page}
 
 
+def _technique_of(settings: dict[str, Any]) -> str | None:
+    technique = settings.get("indexing_technique")
+    if technique is not None and technique not in INDEXING_TECHNIQUES:
+        raise Refusal(400, "invalid_param", "Invalid indexing technique.")
+    return technique
+
+
 def _check_process_rule(rule: Any) -> dict[str, Any]:
     if rule is None:
         return {"mode": "automatic"}
@@ -98,9 +105,8 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             raise Refusal(400, "document_indexing")
 
     def settle_technique(dataset: KnowledgeBase, settings: dict[str, Any]) -> None:
-        technique = settings.get("indexing_technique")
-        if technique is not None and technique not in INDEXING_TECHNIQUES:
-            raise Refusal(400, "invalid_param", "Invalid indexing technique.")
+        """A knowledge base's first document fixes its indexing technique."""
+        technique = _technique_of(settings)
         if dataset.indexing_technique is None:
             if technique is None:
                 raise Refusal(400, "invalid_param", "indexing_technique is required.")
@@ -170,13 +176,11 @@ def setup(app: web.Application, emulator: Emulator) -> None:
     async def create_dataset(request: web.Request) -> web.Response:
         body = await read_json(request)
         name = body.get("name")
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 40 or len(name) > 40:
+        if not isinstance(name, str) or not name.strip() or len(name) > 40:
             raise Refusal(400, "invalid_param", "Name must be between 1 to 40 characters.")
         if any(ds.name == name for ds in state.datasets.values()):
             raise Refusal(409, "dataset_name_duplicate")
-        technique = body.get("indexing_technique")
-        if technique is not None and technique not in INDEXING_TECHNIQUES:
-            raise Refusal(400, "invalid_param", "Invalid indexing technique.")
+        technique = _technique_of(body)
         permission = body.get("permission") or "only_me"
         if permission not in PERMISSIONS:
             raise Refusal(400, "invalid_param", "Invalid permission.")
@@ -378,21 +382,10 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             raise Refusal(400, "invalid_param", "Segments is required")
         parsed = [chunk_input(item, document.doc_form) for item in items]
         stamp = int(time.time())
-        added = []
-        for content, answer, keywords in parsed:
-            segment = StoredSegment(
-                id=new_id(),
-                document_id=document.id,
-                position=len(document.segments) + 1,
-                content=content,
-                answer=answer,
-                keywords=keywords,
-                created_at=stamp,
-                updated_at=stamp,
-            )
-            segment.restat()
-            document.segments.append(segment)
-            added.append(segment.public())
+        added = [
+            document.add_segment(content, stamp, answer, keywords).public()
+            for content, answer, keywords in parsed
+        ]
         return ok(emulator, {"data": added, "doc_form": document.doc_form})
 
     async def list_segments(request: web.Request) -> web.Response:
@@ -518,6 +511,12 @@ def setup(app: web.Application, emulator: Emulator) -> None:
 
         return run
 
+    def spellings(method: str, path: str, handler: Handler) -> list[tuple[str, str, Handler]]:
+        """The underscore path, and on new servers the same path with hyphens."""
+        head, _, tail = path.rpartition("/")
+        hyphens = f"{head}/{tail.replace('_', '-')}"
+        return [(method, path, handler), (method, hyphens, modern_only(handler))]
+
     base = "/v1/datasets"
     ds = base + "/{dataset_id}"
     doc = ds + "/documents/{document_id}"
@@ -526,19 +525,15 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         ("GET", base, list_datasets),
         ("DELETE", ds, delete_dataset),
         ("POST", ds + "/retrieve", retrieve),
-        ("POST", ds + "/document/create_by_text", create_by_text),
-        ("POST", ds + "/document/create-by-text", modern_only(create_by_text)),
-        ("POST", ds + "/document/create_by_file", create_by_file),
-        ("POST", ds + "/document/create-by-file", modern_only(create_by_file)),
+        *spellings("POST", ds + "/document/create_by_text", create_by_text),
+        *spellings("POST", ds + "/document/create_by_file", create_by_file),
         ("GET", ds + "/documents", list_documents),
         ("PATCH", ds + "/documents/status/{action}", update_status),
         ("GET", ds + "/documents/{batch}/indexing-status", indexing_status),
         ("DELETE", doc, delete_document),
         ("PATCH", doc, modern_only(update_by_file)),
-        ("POST", doc + "/update_by_text", update_by_text),
-        ("POST", doc + "/update-by-text", modern_only(update_by_text)),
-        ("POST", doc + "/update_by_file", update_by_file),
-        ("POST", doc + "/update-by-file", modern_only(update_by_file)),
+        *spellings("POST", doc + "/update_by_text", update_by_text),
+        *spellings("POST", doc + "/update_by_file", update_by_file),
         ("POST", doc + "/segments", add_segments),
         ("GET", doc + "/segments", list_segments),
         ("POST", doc + "/segments/{segment_id}", update_segment),

@@ -37,11 +37,19 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 class Refusal(Exception):
     """A handler's early exit with the platform's error answer (see the module docstring)."""
 
-    def __init__(self, status: int, code: str | None = None, message: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(status, code, message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
 
 
 def is_uuid(value: object) -> bool:

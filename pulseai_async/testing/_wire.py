@@ -86,7 +86,7 @@ def error_response(
     code: str | None = None,
     message: str | None = None,
     *,
-    style: JsonStyle = "compact",
+    style: JsonStyle,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     """The documented envelope `{"code", "message", "status"}`."""
