@@ -85,18 +85,23 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             raise Refusal(404, "not_found", "Dataset not found.")
         return found
 
-    def document_of(request: web.Request, dataset: KnowledgeBase) -> StoredDocument:
+    def document_of(request: web.Request) -> tuple[KnowledgeBase, StoredDocument]:
+        dataset = dataset_of(request)
         found = dataset.documents.get(request.match_info["document_id"])
         if found is None:
             raise Refusal(404, "not_found", "Document not found.")
-        return found
+        return dataset, found
 
-    def segment_of(request: web.Request, document: StoredDocument) -> StoredSegment:
+    def segment_of(request: web.Request) -> tuple[StoredDocument, StoredSegment]:
+        """A chunk about to change (an archived document's chunks cannot)."""
+        _, document = document_of(request)
         wanted = request.match_info["segment_id"]
-        for segment in document.segments:
-            if segment.id == wanted:
-                return segment
-        raise Refusal(404, "not_found", "Segment not found.")
+        segment = next((s for s in document.segments if s.id == wanted), None)
+        if segment is None:
+            raise Refusal(404, "not_found", "Segment not found.")
+        if document.archived:
+            raise Refusal(403, "archived_document_immutable")
+        return document, segment
 
     def editable(document: StoredDocument) -> None:
         if document.archived:
@@ -271,8 +276,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         return ok(emulator, {"document": document.public(), "batch": batch})
 
     async def update_by_text(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
+        dataset, document = document_of(request)
         body = await read_json(request)
         text = body.get("text")
         if text is not None and not (isinstance(text, str) and isinstance(body.get("name"), str)):
@@ -280,8 +284,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         return update(dataset, document, body, text, None)
 
     async def update_by_file(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
+        dataset, document = document_of(request)
         editable(document)
         settings, file, text = await upload_of(request)
         settings.setdefault("name", file.filename)
@@ -366,8 +369,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         return content, answer if isinstance(answer, str) else None, keywords
 
     async def add_segments(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
+        _, document = document_of(request)
         if not document.completed:
             raise Refusal(404, "not_found", "Document is not completed.")
         if not document.enabled:
@@ -389,8 +391,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         return ok(emulator, {"data": added, "doc_form": document.doc_form})
 
     async def list_segments(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
+        _, document = document_of(request)
         keyword = request.query.get("keyword", "").lower()
         statuses = request.query.getall("status", [])
         segment_status = "completed" if document.completed else "indexing"
@@ -404,11 +405,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         return ok(emulator, {**_paged(request, items, False), "doc_form": document.doc_form})
 
     async def update_segment(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
-        segment = segment_of(request, document)
-        if document.archived:
-            raise Refusal(403, "archived_document_immutable")
+        document, segment = segment_of(request)
         body = await read_json(request)
         changes = body.get("segment")
         if not isinstance(changes, dict):
@@ -429,11 +426,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         return ok(emulator, {"data": segment.public(), "doc_form": document.doc_form})
 
     async def delete_segment(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
-        segment = segment_of(request, document)
-        if document.archived:
-            raise Refusal(403, "archived_document_immutable")
+        document, segment = segment_of(request)
         document.segments.remove(segment)
         return deleted(emulator)
 
