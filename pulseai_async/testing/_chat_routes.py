@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 __all__ = ["setup"]
 
 _TOKEN = re.compile(r"\S+\s*|\s+")
-_UNIT_PRICE = Decimal("0.001")
+_PROMPT_PRICE = Decimal("0.001")
+_COMPLETION_PRICE = Decimal("0.002")
+_PRICE_UNIT = Decimal("0.001")  # prices are per 1000 tokens
+TRANSFER_METHODS = ("remote_url", "local_file")
+FILE_TYPES = ("image", "document", "audio", "video", "custom")
 _ERROR_PINGS = 100  # servers have kept pinging after an in-stream error (dify #37197)
 
 
@@ -34,16 +38,16 @@ def tokens_of(text: str) -> list[str]:
 
 
 def usage_for(prompt_tokens: int, completion_tokens: int, latency: float) -> dict[str, Any]:
-    prompt_price = prompt_tokens * _UNIT_PRICE * Decimal("0.001")
-    completion_price = completion_tokens * Decimal("0.002") * Decimal("0.001")
+    prompt_price = prompt_tokens * _PROMPT_PRICE * _PRICE_UNIT
+    completion_price = completion_tokens * _COMPLETION_PRICE * _PRICE_UNIT
     return {
         "prompt_tokens": prompt_tokens,
-        "prompt_unit_price": "0.001",
-        "prompt_price_unit": "0.001",
+        "prompt_unit_price": str(_PROMPT_PRICE),
+        "prompt_price_unit": str(_PRICE_UNIT),
         "prompt_price": f"{prompt_price:.7f}",
         "completion_tokens": completion_tokens,
-        "completion_unit_price": "0.002",
-        "completion_price_unit": "0.001",
+        "completion_unit_price": str(_COMPLETION_PRICE),
+        "completion_price_unit": str(_PRICE_UNIT),
         "completion_price": f"{completion_price:.7f}",
         "total_tokens": prompt_tokens + completion_tokens,
         "total_price": f"{prompt_price + completion_price:.7f}",
@@ -52,20 +56,20 @@ def usage_for(prompt_tokens: int, completion_tokens: int, latency: float) -> dic
     }
 
 
-def _check_files(files: Any) -> str | None:
+def _check_files(files: Any, uploaded: Container[str]) -> None:
+    """`files` as the platform checks it: typed attachments, local ones uploaded first."""
     if files is None:
-        return None
+        return
     if not isinstance(files, list):
-        return "files must be a list."
+        raise Refusal(400, "invalid_param", "files must be a list.")
     for item in files:
-        if not isinstance(item, dict) or item.get("transfer_method") not in (
-            "remote_url",
-            "local_file",
-        ):
-            return "Invalid file transfer method."
-        if item.get("type") not in ("image", "document", "audio", "video", "custom"):
-            return "Invalid file type."
-    return None
+        if not isinstance(item, dict) or item.get("transfer_method") not in TRANSFER_METHODS:
+            raise Refusal(400, "invalid_param", "Invalid file transfer method.")
+        if item.get("type") not in FILE_TYPES:
+            raise Refusal(400, "invalid_param", "Invalid file type.")
+    for item in files:
+        if item["transfer_method"] == "local_file" and item.get("upload_file_id") not in uploaded:
+            raise Refusal(400, "invalid_param", "Invalid upload file id.")
 
 
 class _Turn:
@@ -131,14 +135,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         mode = body.get("response_mode") or "blocking"
         if mode not in ("blocking", "streaming"):
             raise Refusal(400, "invalid_param", "response_mode must be blocking or streaming.")
-        file_error = _check_files(body.get("files"))
-        if file_error:
-            raise Refusal(400, "invalid_param", file_error)
-        for item in body.get("files") or []:
-            if item["transfer_method"] == "local_file" and (
-                item.get("upload_file_id") not in emulator.state.files
-            ):
-                raise Refusal(400, "invalid_param", "Invalid upload file id.")
+        _check_files(body.get("files"), emulator.state.files)
         conversation_id = body.get("conversation_id") or ""
         if conversation_id:
             if not is_uuid(conversation_id):

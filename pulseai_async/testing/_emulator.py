@@ -16,6 +16,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 from aiohttp import web
 
+from . import (
+    _app_routes,
+    _audio_routes,
+    _chat_routes,
+    _conversation_routes,
+    _file_routes,
+    _knowledge_routes,
+    _message_routes,
+)
 from ._faults import Fault, FaultPlan, hang_up
 from ._file_routes import UPLOAD_EXTENSIONS
 from ._knowledge_state import KnowledgeState
@@ -36,6 +45,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DEFAULT_APP_KEY = "app-emulator-key"
 DEFAULT_KNOWLEDGE_KEY = "dataset-emulator-key"
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "x-signature"})
+_ROUTE_MODULES = (  # each registers its routes with `setup(app, emulator)`
+    _chat_routes,
+    _conversation_routes,
+    _file_routes,
+    _message_routes,
+    _audio_routes,
+    _app_routes,
+    _knowledge_routes,
+)
 _BACKLOG = 2048  # a thousand clients connecting at once must not wait for SYN retries
 
 
@@ -200,26 +218,8 @@ class Emulator:
 
     def make_app(self) -> web.Application:
         """The aiohttp application: the middleware, then each route module's routes."""
-        from . import (
-            _app_routes,
-            _audio_routes,
-            _chat_routes,
-            _conversation_routes,
-            _file_routes,
-            _knowledge_routes,
-            _message_routes,
-        )
-
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
-        for module in (
-            _chat_routes,
-            _conversation_routes,
-            _file_routes,
-            _message_routes,
-            _audio_routes,
-            _app_routes,
-            _knowledge_routes,
-        ):
+        for module in _ROUTE_MODULES:
             module.setup(app, self)
         return app
 
