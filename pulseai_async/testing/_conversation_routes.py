@@ -24,7 +24,6 @@ def _sort_key(field: str) -> Any:
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
-    state = emulator.state
 
     async def listing(request: web.Request) -> web.Response:
         limit = int_arg(request, "limit", 20, 100)
@@ -32,7 +31,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         if sort_by not in SORT_BY:
             raise Refusal(400, "invalid_param", f"sort_by must be one of {', '.join(SORT_BY)}.")
         ordered = sorted(
-            state.conversations_of(request.query.get("user", "")),
+            emulator.state.conversations_of(request.query.get("user", "")),
             key=_sort_key(sort_by.lstrip("-")),
             reverse=sort_by.startswith("-"),
         )
@@ -44,7 +43,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
 
     async def conversation_of(request: web.Request) -> tuple[dict[str, Any], Conversation]:
         body, user = await json_and_user(request)
-        conversation = state.conversation(request.match_info["conversation_id"], user)
+        conversation = emulator.state.conversation(request.match_info["conversation_id"], user)
         if conversation is None:
             raise Refusal(404, "not_found", "Conversation Not Exists.")
         return body, conversation
@@ -59,12 +58,12 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             raise Refusal(400, "invalid_param", "name is required when auto_generate is false")
         conversation.name = str(name)
         conversation.updated_at = now()
-        conversation.updated_seq = state.tick()
+        conversation.updated_seq = emulator.state.tick()
         return ok(emulator, conversation.public())
 
     async def delete(request: web.Request) -> web.Response:
         _, conversation = await conversation_of(request)
-        state.delete_conversation(conversation.id)
+        emulator.state.delete_conversation(conversation.id)
         return deleted(emulator)
 
     app.router.add_get("/v1/conversations", listing)

@@ -204,6 +204,7 @@ class Emulator:
         self.requests.clear()
         self.faults.clear()
         self.state = State()
+        self.knowledge = KnowledgeState()
 
     def take_stream_fault(self, request: web.Request) -> Fault | None:
         """For route modules: the stream fault for a streamed answer about to start.

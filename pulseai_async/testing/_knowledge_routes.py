@@ -77,10 +77,9 @@ def _check_process_rule(rule: Any) -> dict[str, Any]:
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
-    state = emulator.knowledge
 
     def dataset_of(request: web.Request) -> KnowledgeBase:
-        found = state.datasets.get(request.match_info["dataset_id"])
+        found = emulator.knowledge.datasets.get(request.match_info["dataset_id"])
         if found is None:
             raise Refusal(404, "not_found", "Dataset not found.")
         return found
@@ -148,7 +147,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         document.reindex(text, emulator.indexing_delay, batch)
         dataset.documents[document.id] = document
         dataset.updated_at = document.created_at
-        state.batches[batch] = [document.id]
+        emulator.knowledge.batches[batch] = [document.id]
         return {"document": document.public(), "batch": batch}
 
     async def upload_of(request: web.Request) -> tuple[dict[str, Any], ReceivedFile, str]:
@@ -183,7 +182,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 40:
             raise Refusal(400, "invalid_param", "Name must be between 1 to 40 characters.")
-        if any(ds.name == name for ds in state.datasets.values()):
+        if any(ds.name == name for ds in emulator.knowledge.datasets.values()):
             raise Refusal(409, "dataset_name_duplicate")
         technique = _technique_of(body)
         permission = body.get("permission") or "only_me"
@@ -210,23 +209,22 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             embedding_model=body.get("embedding_model"),
             embedding_model_provider=body.get("embedding_model_provider"),
         )
-        state.datasets[dataset.id] = dataset
+        emulator.knowledge.datasets[dataset.id] = dataset
         return ok(emulator, dataset.public())
 
     async def list_datasets(request: web.Request) -> web.Response:
         keyword = request.query.get("keyword", "").lower()
-        items = [
-            ds.public() for ds in reversed(state.datasets.values()) if keyword in ds.name.lower()
-        ]
+        datasets = reversed(emulator.knowledge.datasets.values())  # newest first
+        items = [ds.public() for ds in datasets if keyword in ds.name.lower()]
         return ok(emulator, _paged(request, items, emulator.knowledge_legacy))
 
     async def delete_dataset(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
         if dataset.app_count:
             raise Refusal(409, "dataset_in_use")
-        del state.datasets[dataset.id]
+        del emulator.knowledge.datasets[dataset.id]
         for document in dataset.documents.values():
-            state.batches.pop(document.batch, None)
+            emulator.knowledge.batches.pop(document.batch, None)
         return deleted(emulator)
 
     # --- documents --------------------------------------------------------------------
@@ -264,8 +262,8 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         if isinstance(settings.get("name"), str) and settings["name"].strip():
             document.name = settings["name"]
         batch = new_batch()
-        state.batches.pop(document.batch, None)
-        state.batches[batch] = [document.id]
+        emulator.knowledge.batches.pop(document.batch, None)
+        emulator.knowledge.batches[batch] = [document.id]
         if file is not None:
             document.file = file
         if text is not None:
@@ -300,7 +298,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         if found.busy:
             raise Refusal(400, "document_indexing", "Cannot delete document during indexing.")
         del dataset.documents[found.id]
-        state.batches.pop(found.batch, None)
+        emulator.knowledge.batches.pop(found.batch, None)
         return deleted(emulator)
 
     async def list_documents(request: web.Request) -> web.Response:
@@ -316,7 +314,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
 
     async def indexing_status(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
-        ids = state.batches.get(request.match_info["batch"], [])
+        ids = emulator.knowledge.batches.get(request.match_info["batch"], [])
         documents = [dataset.documents[i] for i in ids if i in dataset.documents]
         if not documents:
             raise Refusal(404, "not_found", "Documents not found.")

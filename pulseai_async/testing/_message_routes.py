@@ -63,11 +63,10 @@ def suggestions_for(message: StoredMessage) -> list[str]:
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
-    state = emulator.state
 
     def message_of(request: web.Request, user: str) -> StoredMessage:
-        message = state.messages.get(request.match_info["message_id"])
-        if message is None or state.conversation(message.conversation_id, user) is None:
+        message = emulator.state.messages.get(request.match_info["message_id"])
+        if message is None or emulator.state.conversation(message.conversation_id, user) is None:
             raise Refusal(404, "not_found", "Message Not Exists.")
         return message
 
@@ -76,7 +75,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         if not conversation_id:
             raise Refusal(400, "invalid_param", "conversation_id is required.")
         limit = int_arg(request, "limit", 20, 100)
-        conversation = state.conversation(conversation_id, request.query.get("user", ""))
+        conversation = emulator.state.conversation(conversation_id, request.query.get("user", ""))
         if conversation is None:
             raise Refusal(404, "not_found", "Conversation Not Exists.")
         # Pages run backwards from `first_id`, newest first; each page reads oldest first.
