@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -17,14 +18,14 @@ __all__ = ["setup"]
 SORT_BY = ("created_at", "-created_at", "updated_at", "-updated_at")
 
 
-def _sort_key(field: str) -> Any:
+def _sort_key(field: str) -> Callable[[Conversation], tuple[int, int]]:
+    """Timestamps have one-second resolution: the sequence number breaks ties."""
     if field == "created_at":
         return lambda c: (c.created_at, c.created_seq)
     return lambda c: (c.updated_at, c.updated_seq)
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
-
     async def listing(request: web.Request) -> web.Response:
         limit = int_arg(request, "limit", 20, 100)
         sort_by = request.query.get("sort_by") or "-updated_at"

@@ -56,6 +56,12 @@ def _technique_of(settings: dict[str, Any]) -> str | None:
     return technique
 
 
+def _check_doc_form(doc_form: Any) -> str:
+    if doc_form not in DOC_FORMS:
+        raise Refusal(400, "invalid_param", "Invalid doc_form.")
+    return str(doc_form)
+
+
 def _check_process_rule(rule: Any) -> dict[str, Any]:
     if rule is None:
         return {"mode": "automatic"}
@@ -77,7 +83,6 @@ def _check_process_rule(rule: Any) -> dict[str, Any]:
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
-
     def dataset_of(request: web.Request) -> KnowledgeBase:
         found = emulator.knowledge.datasets.get(request.match_info["dataset_id"])
         if found is None:
@@ -124,9 +129,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         file: ReceivedFile | None,
     ) -> dict[str, Any]:
         settle_technique(dataset, settings)
-        doc_form = settings.get("doc_form") or "text_model"
-        if doc_form not in DOC_FORMS:
-            raise Refusal(400, "invalid_param", "Invalid doc_form.")
+        doc_form = _check_doc_form(settings.get("doc_form") or "text_model")
         rule = _check_process_rule(settings.get("process_rule"))
         batch = new_batch()
         document = StoredDocument(
@@ -254,9 +257,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
     ) -> web.Response:
         editable(document)
         if settings.get("doc_form") is not None:
-            if settings["doc_form"] not in DOC_FORMS:
-                raise Refusal(400, "invalid_param", "Invalid doc_form.")
-            document.doc_form = settings["doc_form"]
+            document.doc_form = _check_doc_form(settings["doc_form"])
         if settings.get("process_rule") is not None:
             document.process_rule = _check_process_rule(settings["process_rule"])
         if isinstance(settings.get("name"), str) and settings["name"].strip():
@@ -264,12 +265,10 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         batch = new_batch()
         emulator.knowledge.batches.pop(document.batch, None)
         emulator.knowledge.batches[batch] = [document.id]
-        if file is not None:
-            document.file = file
+        document.batch = batch
+        document.file = file or document.file
         if text is not None:
             document.reindex(text, emulator.indexing_delay, batch)
-        else:
-            document.batch = batch
         dataset.updated_at = int(time.time())
         return ok(emulator, {"document": document.public(), "batch": batch})
 

@@ -63,7 +63,6 @@ def suggestions_for(message: StoredMessage) -> list[str]:
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
-
     def message_of(request: web.Request, user: str) -> StoredMessage:
         message = emulator.state.messages.get(request.match_info["message_id"])
         if message is None or emulator.state.conversation(message.conversation_id, user) is None:
