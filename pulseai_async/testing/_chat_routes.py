@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ._faults import Fault, hang_up
-from ._routes import Refusal, is_uuid, json_and_user, ok, success
+from ._routes import Refusal, json_and_user, ok, success
 from ._state import Conversation, StoredMessage, Task, new_id, now
 from ._wire import ERROR_MESSAGES, PING, sse_data
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["setup"]
 
 _TOKEN = re.compile(r"\S+\s*|\s+")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _PROMPT_PRICE = Decimal("0.001")
 _COMPLETION_PRICE = Decimal("0.002")
 _PRICE_UNIT = Decimal("0.001")  # prices are per 1000 tokens
@@ -138,7 +139,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         _check_files(body.get("files"), emulator.state.files)
         conversation_id = body.get("conversation_id") or ""
         if conversation_id:
-            if not is_uuid(conversation_id):
+            if not isinstance(conversation_id, str) or not _UUID.match(conversation_id):
                 raise Refusal(400, "invalid_param", f"{conversation_id} is not a valid uuid.")
             conversation = emulator.state.conversation(conversation_id, user)
             if conversation is None:

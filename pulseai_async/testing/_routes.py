@@ -7,7 +7,6 @@ never thread the style (or an error response) through their return values.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
@@ -22,7 +21,6 @@ __all__ = [
     "Refusal",
     "deleted",
     "int_arg",
-    "is_uuid",
     "json_and_user",
     "keyset_page",
     "ok",
@@ -30,8 +28,6 @@ __all__ = [
     "success",
     "user_of",
 ]
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
 class Refusal(Exception):
@@ -50,10 +46,6 @@ class Refusal(Exception):
         self.code = code
         self.message = message
         self.headers = headers
-
-
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))
 
 
 def ok(emulator: Emulator, obj: Any, status: int = 200) -> web.Response:
