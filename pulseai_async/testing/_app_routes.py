@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._chat_routes import read_json, user_of
-from ._wire import json_response
+from ._routes import json_and_user, ok
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -21,6 +20,19 @@ if TYPE_CHECKING:
 __all__ = ["setup"]
 
 OPENING_STATEMENT = "Hello! I am the PulseAI emulator. Ask me anything."
+INFO = {
+    "name": "PulseAI Emulator",
+    "description": "A local stand-in for a PulseAI chat app.",
+    "tags": ["emulator", "testing"],
+    "mode": "chat",
+    "author_name": "pulseai_async",
+}
+META = {
+    "tool_icons": {
+        "web_search": "https://example.com/icons/web_search.svg",
+        "calculator": {"background": "#FFEAD5", "content": "🧮"},
+    }
+}
 
 
 def parameters(emulator: Emulator) -> dict[str, Any]:
@@ -79,45 +91,21 @@ def parameters(emulator: Emulator) -> dict[str, Any]:
 
 def setup(app: web.Application, emulator: Emulator) -> None:
     async def info(request: web.Request) -> web.Response:
-        return json_response(
-            {
-                "name": "PulseAI Emulator",
-                "description": "A local stand-in for a PulseAI chat app.",
-                "tags": ["emulator", "testing"],
-                "mode": "chat",
-                "author_name": "pulseai_async",
-            },
-            emulator.json_style,
-        )
+        return ok(emulator, INFO)
 
     async def params(request: web.Request) -> web.Response:
-        return json_response(parameters(emulator), emulator.json_style)
+        return ok(emulator, parameters(emulator))
 
     async def meta(request: web.Request) -> web.Response:
-        return json_response(
-            {
-                "tool_icons": {
-                    "web_search": "https://example.com/icons/web_search.svg",
-                    "calculator": {"background": "#FFEAD5", "content": "🧮"},
-                }
-            },
-            emulator.json_style,
-        )
+        return ok(emulator, META)
 
     async def create_chat(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        if isinstance(body, web.Response):
-            return body
-        user = user_of(body)
-        if isinstance(user, web.Response):
-            return user
+        body, user = await json_and_user(request)
         inputs = body.get("inputs") if isinstance(body.get("inputs"), dict) else {}
         name = body.get("name") if isinstance(body.get("name"), str) else ""
         conversation = emulator.state.start_conversation(user, "", inputs or {})
         conversation.name = name or "New conversation"
-        return json_response(
-            {"conversation_id": conversation.id, **conversation.public()}, emulator.json_style
-        )
+        return ok(emulator, {"conversation_id": conversation.id, **conversation.public()})
 
     app.router.add_get("/v1/info", info)
     app.router.add_get("/v1/parameters", params)

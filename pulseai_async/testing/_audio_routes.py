@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ._chat_routes import read_json, user_of
-from ._multipart import read_upload
+from ._multipart import check_size, read_upload
+from ._routes import Refusal, json_and_user, ok, user_of
 from ._state import new_id
-from ._wire import error_response, json_response
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -61,46 +60,30 @@ def synthesize(text: str) -> bytes:
 
 def setup(app: web.Application, emulator: Emulator) -> None:
     async def speech_to_text(request: web.Request) -> web.Response:
-        received = await read_upload(request, no_file_code="no_audio_uploaded")
-        if isinstance(received, web.Response):
-            return received
-        fields, file = received
-        if not fields.get("user", "").strip():
-            return error_response(400, "invalid_param", "Arg user must be provided.")
+        fields, file = await read_upload(request, no_file_code="no_audio_uploaded")
+        user_of(fields)
         if not emulator.speech_to_text_supported:
-            return error_response(
-                400,
-                "provider_not_support_speech_to_text",
-                "Provider not support speech to text.",
+            raise Refusal(
+                400, "provider_not_support_speech_to_text", "Provider not support speech to text."
             )
         if file.extension not in AUDIO_EXTENSIONS:
-            return error_response(415, "unsupported_audio_type", "Audio type not allowed.")
-        if len(file.data) > emulator.audio_upload_limit:
-            return error_response(
-                413,
-                "audio_too_large",
-                f"Audio size exceeded. {len(file.data)} > {emulator.audio_upload_limit} bytes",
-            )
+            raise Refusal(415, "unsupported_audio_type", "Audio type not allowed.")
+        check_size(file, emulator.audio_upload_limit, "audio_too_large", "Audio")
         text = f"Transcript of {file.filename} ({len(file.data)} bytes) from the emulator."
-        return json_response({"text": text}, emulator.json_style)
+        return ok(emulator, {"text": text})
 
     async def text_to_audio(request: web.Request) -> web.StreamResponse:
-        body = await read_json(request)
-        if isinstance(body, web.Response):
-            return body
-        user = user_of(body)
-        if isinstance(user, web.Response):
-            return user
+        body, user = await json_and_user(request)
         text = body.get("text")
         message_id = body.get("message_id")
         if message_id:
             message = emulator.state.messages.get(str(message_id))
             owner = message and emulator.state.conversation(message.conversation_id, user)
             if message is None or owner is None:
-                return error_response(404, "not_found", "Message Not Exists.")
+                raise Refusal(404, "not_found", "Message Not Exists.")
             text = message.answer
         if not isinstance(text, str) or not text.strip():
-            return error_response(400, "invalid_param", "text or message_id is required.")
+            raise Refusal(400, "invalid_param", "text or message_id is required.")
         audio = synthesize(text)
         headers = {"Content-Type": "audio/wav", "X-Request-Id": new_id()}
         response = web.StreamResponse(headers=headers)

@@ -7,16 +7,16 @@ import contextlib
 import itertools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 from aiohttp import web
 
 from ._faults import Fault, hang_up
+from ._routes import Refusal, json_and_user, ok, success
 from ._state import Conversation, StoredMessage, Task, new_id, now
-from ._wire import ERROR_MESSAGES, PING, error_response, json_response, sse_data
+from ._wire import ERROR_MESSAGES, PING, sse_data
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -24,7 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["setup"]
 
 _TOKEN = re.compile(r"\S+\s*|\s+")
-_UNIT_PRICE = Decimal("0.001")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_PROMPT_PRICE = Decimal("0.001")
+_COMPLETION_PRICE = Decimal("0.002")
+_PRICE_UNIT = Decimal("0.001")  # prices are per 1000 tokens
+TRANSFER_METHODS = ("remote_url", "local_file")
+FILE_TYPES = ("image", "document", "audio", "video", "custom")
 _ERROR_PINGS = 100  # servers have kept pinging after an in-stream error (dify #37197)
 
 
@@ -34,16 +39,16 @@ def tokens_of(text: str) -> list[str]:
 
 
 def usage_for(prompt_tokens: int, completion_tokens: int, latency: float) -> dict[str, Any]:
-    prompt_price = prompt_tokens * _UNIT_PRICE * Decimal("0.001")
-    completion_price = completion_tokens * Decimal("0.002") * Decimal("0.001")
+    prompt_price = prompt_tokens * _PROMPT_PRICE * _PRICE_UNIT
+    completion_price = completion_tokens * _COMPLETION_PRICE * _PRICE_UNIT
     return {
         "prompt_tokens": prompt_tokens,
-        "prompt_unit_price": "0.001",
-        "prompt_price_unit": "0.001",
+        "prompt_unit_price": str(_PROMPT_PRICE),
+        "prompt_price_unit": str(_PRICE_UNIT),
         "prompt_price": f"{prompt_price:.7f}",
         "completion_tokens": completion_tokens,
-        "completion_unit_price": "0.002",
-        "completion_price_unit": "0.001",
+        "completion_unit_price": str(_COMPLETION_PRICE),
+        "completion_price_unit": str(_PRICE_UNIT),
         "completion_price": f"{completion_price:.7f}",
         "total_tokens": prompt_tokens + completion_tokens,
         "total_price": f"{prompt_price + completion_price:.7f}",
@@ -52,40 +57,20 @@ def usage_for(prompt_tokens: int, completion_tokens: int, latency: float) -> dic
     }
 
 
-async def read_json(request: web.Request) -> dict[str, Any] | web.Response:
-    """The JSON body as a dict, or the platform's 400 for anything else."""
-    try:
-        body = msgspec.json.decode(await request.read())
-    except msgspec.DecodeError:
-        body = None
-    if not isinstance(body, dict):
-        return error_response(
-            400, "invalid_param", "Invalid JSON payload received or JSON payload is empty."
-        )
-    return body
-
-
-def user_of(body: dict[str, Any]) -> str | web.Response:
-    user = body.get("user")
-    if not isinstance(user, str) or not user.strip():
-        return error_response(400, "invalid_param", "Arg user must be provided.")
-    return user
-
-
-def _check_files(files: Any) -> str | None:
+def _check_files(files: Any, uploaded: Container[str]) -> None:
+    """`files` as the platform checks it: typed attachments, local ones uploaded first."""
     if files is None:
-        return None
+        return
     if not isinstance(files, list):
-        return "files must be a list."
+        raise Refusal(400, "invalid_param", "files must be a list.")
     for item in files:
-        if not isinstance(item, dict) or item.get("transfer_method") not in (
-            "remote_url",
-            "local_file",
-        ):
-            return "Invalid file transfer method."
-        if item.get("type") not in ("image", "document", "audio", "video", "custom"):
-            return "Invalid file type."
-    return None
+        if not isinstance(item, dict) or item.get("transfer_method") not in TRANSFER_METHODS:
+            raise Refusal(400, "invalid_param", "Invalid file transfer method.")
+        if item.get("type") not in FILE_TYPES:
+            raise Refusal(400, "invalid_param", "Invalid file type.")
+    for item in files:
+        if item["transfer_method"] == "local_file" and item.get("upload_file_id") not in uploaded:
+            raise Refusal(400, "invalid_param", "Invalid upload file id.")
 
 
 class _Turn:
@@ -113,6 +98,10 @@ class _Turn:
             "task_id": self.task.id,
         }
 
+    def message(self, event: str, answer: str) -> dict[str, Any]:
+        """A `message` (or blocking answer) event, which also carries `id`."""
+        return {**self.envelope(event), "id": self.message_id, "answer": answer}
+
     def finish(self, answer: str, completion_tokens: int) -> dict[str, Any]:
         state = self.emulator.state
         state.add_message(
@@ -138,71 +127,41 @@ class _Turn:
 
 def setup(app: web.Application, emulator: Emulator) -> None:
     async def chat_messages(request: web.Request) -> web.StreamResponse:
-        body = await read_json(request)
-        if isinstance(body, web.Response):
-            return body
-        user = user_of(body)
-        if isinstance(user, web.Response):
-            return user
+        body, user = await json_and_user(request)
         query = body.get("query")
         if not isinstance(query, str) or not query:
-            return error_response(400, "invalid_param", "query is required")
+            raise Refusal(400, "invalid_param", "query is required")
         if not isinstance(body.get("inputs", {}), dict):
-            return error_response(400, "invalid_param", "inputs must be an object.")
+            raise Refusal(400, "invalid_param", "inputs must be an object.")
         mode = body.get("response_mode") or "blocking"
         if mode not in ("blocking", "streaming"):
-            return error_response(
-                400, "invalid_param", "response_mode must be blocking or streaming."
-            )
-        file_error = _check_files(body.get("files"))
-        if file_error:
-            return error_response(400, "invalid_param", file_error)
-        for item in body.get("files") or []:
-            if item["transfer_method"] == "local_file" and (
-                item.get("upload_file_id") not in emulator.state.files
-            ):
-                return error_response(400, "invalid_param", "Invalid upload file id.")
+            raise Refusal(400, "invalid_param", "response_mode must be blocking or streaming.")
+        _check_files(body.get("files"), emulator.state.files)
         conversation_id = body.get("conversation_id") or ""
         if conversation_id:
-            from ._emulator import is_uuid
-
-            if not is_uuid(conversation_id):
-                return error_response(
-                    400, "invalid_param", f"{conversation_id} is not a valid uuid."
-                )
-            found = emulator.state.conversation(conversation_id, user)
-            if found is None:
-                return error_response(404, "not_found", "Conversation Not Exists.")
-            conversation = found
+            if not isinstance(conversation_id, str) or not _UUID.match(conversation_id):
+                raise Refusal(400, "invalid_param", f"{conversation_id} is not a valid uuid.")
+            conversation = emulator.state.conversation(conversation_id, user)
+            if conversation is None:
+                raise Refusal(404, "not_found", "Conversation Not Exists.")
         else:
             conversation = emulator.state.start_conversation(user, query, body.get("inputs") or {})
         turn = _Turn(emulator, conversation, body)
-        if mode == "blocking":
-            answer = emulator.answer_for(query)
-            metadata = turn.finish(answer, len(tokens_of(answer)))
-            return json_response(
-                {
-                    **turn.envelope("message"),
-                    "id": turn.message_id,
-                    "mode": "chat",
-                    "answer": answer,
-                    "metadata": metadata,
-                },
-                emulator.json_style,
-            )
-        return await _stream(request, turn)
+        if mode == "streaming":
+            return await _stream(request, turn)
+        answer = emulator.answer_for(query)
+        metadata = turn.finish(answer, len(tokens_of(answer)))
+        return ok(
+            emulator,
+            {**turn.message("message", answer), "mode": "chat", "metadata": metadata},
+        )
 
     async def stop(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        if isinstance(body, web.Response):
-            return body
-        user = user_of(body)
-        if isinstance(user, web.Response):
-            return user
+        _, user = await json_and_user(request)
         task = emulator.state.tasks.get(request.match_info["task_id"])
         if task is not None and task.user == user:
             task.stopped.set()
-        return json_response({"result": "success"}, emulator.json_style)
+        return success(emulator)
 
     app.router.add_post("/v1/chat-messages", chat_messages)
     app.router.add_post("/v1/chat-messages/{task_id}/stop", stop)
@@ -237,15 +196,11 @@ async def _stream(request: web.Request, turn: _Turn) -> web.StreamResponse:
             break
         if emulator.token_delay:
             await asyncio.sleep(emulator.token_delay)
-        message = turn.envelope("message")
-        message["id"] = turn.message_id
-        message["answer"] = token
-        await response.write(frame(sse_data(message, style)))
+        await response.write(frame(sse_data(turn.message("message", token), style)))
         sent.append(token)
     if fault is not None and await _apply_stream_fault(request, response, turn, fault):
         return response  # a short answer: the fault fires before message_end
-    end = turn.envelope("message_end")
-    end["id"] = turn.message_id
+    end = {**turn.envelope("message_end"), "id": turn.message_id}
     end["metadata"] = turn.finish("".join(sent), len(sent))
     await response.write(frame(sse_data(end, style)))
     await response.write_eof()

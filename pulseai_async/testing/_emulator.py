@@ -8,9 +8,7 @@ memory, checks auth, answers with the documented error bodies, and follows fault
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,10 +16,20 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 from aiohttp import web
 
+from . import (
+    _app_routes,
+    _audio_routes,
+    _chat_routes,
+    _conversation_routes,
+    _file_routes,
+    _knowledge_routes,
+    _message_routes,
+)
 from ._faults import Fault, FaultPlan, hang_up
 from ._file_routes import UPLOAD_EXTENSIONS
 from ._knowledge_state import KnowledgeState
-from ._state import State
+from ._routes import Refusal
+from ._state import State, new_id
 from ._wire import JsonStyle, error_response
 
 if TYPE_CHECKING:
@@ -37,6 +45,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DEFAULT_APP_KEY = "app-emulator-key"
 DEFAULT_KNOWLEDGE_KEY = "dataset-emulator-key"
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "x-signature"})
+_ROUTE_MODULES = (  # each registers its routes with `setup(app, emulator)`
+    _chat_routes,
+    _conversation_routes,
+    _file_routes,
+    _message_routes,
+    _audio_routes,
+    _app_routes,
+    _knowledge_routes,
+)
 _BACKLOG = 2048  # a thousand clients connecting at once must not wait for SYN retries
 
 
@@ -187,6 +204,7 @@ class Emulator:
         self.requests.clear()
         self.faults.clear()
         self.state = State()
+        self.knowledge = KnowledgeState()
 
     def take_stream_fault(self, request: web.Request) -> Fault | None:
         """For route modules: the stream fault for a streamed answer about to start.
@@ -201,26 +219,8 @@ class Emulator:
 
     def make_app(self) -> web.Application:
         """The aiohttp application: the middleware, then each route module's routes."""
-        from . import (
-            _app_routes,
-            _audio_routes,
-            _chat_routes,
-            _conversation_routes,
-            _file_routes,
-            _knowledge_routes,
-            _message_routes,
-        )
-
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
-        for module in (
-            _chat_routes,
-            _conversation_routes,
-            _file_routes,
-            _message_routes,
-            _audio_routes,
-            _app_routes,
-            _knowledge_routes,
-        ):
+        for module in _ROUTE_MODULES:
             module.setup(app, self)
         return app
 
@@ -230,10 +230,9 @@ class Emulator:
         recordable = request.can_read_body and not request.content_type.startswith("multipart/")
         body = await request.read() if self.record_bodies and recordable else b""
         self.requests.append(self._record(request, path, body))
-        request_id = str(uuid.uuid4())
         response = await self._respond(request, handler, path)
-        if not response.prepared:
-            response.headers["X-Request-Id"] = request_id
+        if not response.prepared:  # streamed answers set their own
+            response.headers["X-Request-Id"] = new_id()
         return response
 
     def _record(self, request: web.Request, path: str, body: bytes) -> RecordedRequest:
@@ -261,24 +260,28 @@ class Emulator:
     async def _respond(
         self, request: web.Request, handler: Handler, path: str
     ) -> web.StreamResponse:
-        if not request.path.startswith("/v1/"):
-            return error_response(
-                404, "not_found", "The requested URL was not found on the server."
-            )
-        denied = self._check_auth(request, path)
-        if denied is not None:
-            return denied
-        fault = self.faults.take(request.method, path)
-        if fault is not None:
-            if fault.delay:
-                await asyncio.sleep(fault.delay)
-            if fault.disconnect:
-                return await hang_up(request)
-            if fault.status is not None:
-                return self._fault_response(fault)
         try:
+            if not request.path.startswith("/v1/"):
+                raise Refusal(404, "not_found", "The requested URL was not found on the server.")
+            self._check_auth(request, path)
+            fault = self.faults.take(request.method, path)
+            if fault is not None:
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
+                if fault.disconnect:
+                    return await hang_up(request)
+                if fault.status is not None:
+                    return self._fault_response(fault)
             return await handler(request)
-        except web.HTTPException as exc:
+        except Refusal as refused:
+            return error_response(
+                refused.status,
+                refused.code,
+                refused.message,
+                style=self.json_style,
+                headers=refused.headers,
+            )
+        except web.HTTPException as exc:  # the router's own 404 and 405
             if exc.status in (404, 405):
                 return error_response(exc.status, style=self.json_style)
             raise
@@ -295,27 +298,21 @@ class Emulator:
             fault.status, fault.code, fault.message, style=self.json_style, headers=headers
         )
 
-    def _check_auth(self, request: web.Request, path: str) -> web.Response | None:
+    def _check_auth(self, request: web.Request, path: str) -> None:
+        """Each API has its own key: `/datasets` takes the knowledge key, the rest the app's."""
         header = request.headers.get("Authorization", "")
-        if " " not in header:
+        scheme, space, token = header.partition(" ")
+        if not space:
             message = "Authorization header must be provided and start with 'Bearer'"
+        elif scheme.lower() != "bearer":
+            message = "Authorization scheme must be 'Bearer'"
         else:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer":
-                message = "Authorization scheme must be 'Bearer'"
-            else:
-                knowledge = path.startswith("/datasets")
-                wanted = self.knowledge_api_key if knowledge else self.api_key
-                if token.strip() == wanted:
-                    return None
-                message = "Access token is invalid"
-        return error_response(
-            401,
-            "unauthorized",
-            message,
-            style=self.json_style,
-            headers={"WWW-Authenticate": 'Bearer realm="api"'},
-        )
+            knowledge = path.startswith("/datasets")
+            if token.strip() == (self.knowledge_api_key if knowledge else self.api_key):
+                return
+            message = "Access token is invalid"
+        challenge = {"WWW-Authenticate": 'Bearer realm="api"'}
+        raise Refusal(401, "unauthorized", message, headers=challenge)
 
     # --- running --------------------------------------------------------------------
 
@@ -369,10 +366,3 @@ class Emulator:
     def __repr__(self) -> str:
         where = f"{self.host}:{self.port}" if self._runner else "stopped"
         return f"<Emulator {where} requests={len(self.requests)} faults={len(self.faults)}>"
-
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-
-
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))

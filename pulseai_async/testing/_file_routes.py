@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ._multipart import read_upload
+from ._multipart import check_size, read_upload
+from ._routes import Refusal, ok, user_of
 from ._state import StoredFile, new_id, now
-from ._wire import error_response, json_response
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -33,21 +33,11 @@ def end_user_id(user: str) -> str:
 
 def setup(app: web.Application, emulator: Emulator) -> None:
     async def upload(request: web.Request) -> web.Response:
-        received = await read_upload(request)
-        if isinstance(received, web.Response):
-            return received
-        fields, file = received
-        user = fields.get("user", "")
-        if not user.strip():
-            return error_response(400, "invalid_param", "Arg user must be provided.")
+        fields, file = await read_upload(request)
+        user = user_of(fields)
         if file.extension not in emulator.upload_extensions:
-            return error_response(415, "unsupported_file_type", "File type not allowed.")
-        if len(file.data) > emulator.upload_limit:
-            return error_response(
-                413,
-                "file_too_large",
-                f"File size exceeded. {len(file.data)} > {emulator.upload_limit} bytes",
-            )
+            raise Refusal(415, "unsupported_file_type", "File type not allowed.")
+        check_size(file, emulator.upload_limit, "file_too_large", "File")
         stored = StoredFile(
             id=new_id(),
             name=file.filename,
@@ -60,6 +50,6 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             data=file.data,
         )
         emulator.state.files[stored.id] = stored
-        return json_response(stored.public(), emulator.json_style, status=201)
+        return ok(emulator, stored.public(), status=201)
 
     app.router.add_post("/v1/files/upload", upload)

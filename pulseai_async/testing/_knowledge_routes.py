@@ -18,11 +18,10 @@ import msgspec
 from aiohttp import web
 
 from ._bm25 import rank
-from ._chat_routes import read_json
 from ._knowledge_state import KnowledgeBase, StoredDocument, StoredSegment, new_batch
 from ._multipart import ReceivedFile, read_upload
+from ._routes import Refusal, deleted, int_arg, ok, read_json
 from ._state import new_id
-from ._wire import error_response, json_response
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -40,53 +39,27 @@ FILE_TYPES = TEXT_TYPES | {"pdf", "docx", "xlsx", "xls", "pptx", "epub", "eml", 
 STATUS_ACTIONS = ("enable", "disable", "archive", "un_archive")
 MAX_QUERY = 250
 
-MESSAGES = {
-    "high_quality_dataset_only": "Current operation only supports 'high-quality' datasets.",
-    "dataset_not_initialized": (
-        "The dataset is still being initialized or indexing. Please wait a moment."
-    ),
-    "archived_document_immutable": "The archived document is not editable.",
-    "dataset_name_duplicate": ("The dataset name already exists. Please modify your dataset name."),
-    "dataset_in_use": (
-        "The dataset is being used by some apps. Please remove the dataset from the apps "
-        "before deleting it."
-    ),
-    "invalid_action": "Invalid action.",
-    "document_indexing": "The document is being processed and cannot be edited.",
-}
-
-
-class _Refused(Exception):
-    """A handler's early exit with the platform's error answer."""
-
-    def __init__(self, response: web.Response) -> None:
-        self.response = response
-
-
-def _refuse(status: int, code: str, message: str | None = None) -> _Refused:
-    return _Refused(error_response(status, code, message or MESSAGES.get(code)))
-
-
-def _int_arg(request: web.Request, name: str, default: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _refuse(400, "invalid_param", f"{name} must be an integer.") from None
-    if not 1 <= value <= high:
-        raise _refuse(400, "invalid_param", f"{name} must be between 1 and {high}.")
-    return value
-
 
 def _paged(request: web.Request, items: list[dict[str, Any]], legacy: bool) -> dict[str, Any]:
-    page = _int_arg(request, "page", 1, 1_000_000)
-    limit = _int_arg(request, "limit", 20, 100)
+    page = int_arg(request, "page", 1, 1_000_000)
+    limit = int_arg(request, "limit", 20, 100)
     start = (page - 1) * limit
     data = items[start : start + limit]
     has_more = len(data) == limit if legacy else start + limit < len(items)
     return {"data": data, "has_more": has_more, "limit": limit, "total": len(items), "page": page}
+
+
+def _technique_of(settings: dict[str, Any]) -> str | None:
+    technique = settings.get("indexing_technique")
+    if technique is not None and technique not in INDEXING_TECHNIQUES:
+        raise Refusal(400, "invalid_param", "Invalid indexing technique.")
+    return technique
+
+
+def _check_doc_form(doc_form: Any) -> str:
+    if doc_form not in DOC_FORMS:
+        raise Refusal(400, "invalid_param", "Invalid doc_form.")
+    return str(doc_form)
 
 
 def _check_process_rule(rule: Any) -> dict[str, Any]:
@@ -94,73 +67,58 @@ def _check_process_rule(rule: Any) -> dict[str, Any]:
         return {"mode": "automatic"}
     modes = ("automatic", "custom", "hierarchical")
     if not isinstance(rule, dict) or rule.get("mode") not in modes:
-        raise _refuse(400, "invalid_param", "Process rule mode is invalid.")
+        raise Refusal(400, "invalid_param", "Process rule mode is invalid.")
     if rule["mode"] == "automatic":
         return rule
     rules = rule.get("rules")
     if not isinstance(rules, dict):
-        raise _refuse(400, "invalid_param", "Process rule rules is required.")
+        raise Refusal(400, "invalid_param", "Process rule rules is required.")
     segmentation = rules.get("segmentation")
     if not isinstance(segmentation, dict) or not segmentation.get("separator"):
-        raise _refuse(400, "invalid_param", "Process rule segmentation separator is required.")
+        raise Refusal(400, "invalid_param", "Process rule segmentation separator is required.")
     max_tokens = segmentation.get("max_tokens")
     if not isinstance(max_tokens, int) or not 50 <= max_tokens <= 4000:
-        raise _refuse(400, "invalid_param", "Custom segment length should be between 50 and 4000.")
+        raise Refusal(400, "invalid_param", "Custom segment length should be between 50 and 4000.")
     return rule
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
-    state = emulator.knowledge
-
-    def style() -> Any:
-        return emulator.json_style
-
-    def ok(obj: Any) -> web.Response:
-        return json_response(obj, emulator.json_style)
-
-    def deleted() -> web.Response:
-        if emulator.delete_style == 204:
-            return web.Response(status=204)
-        return ok({"result": "success"})
-
     def dataset_of(request: web.Request) -> KnowledgeBase:
-        found = state.datasets.get(request.match_info["dataset_id"])
+        found = emulator.knowledge.datasets.get(request.match_info["dataset_id"])
         if found is None:
-            raise _refuse(404, "not_found", "Dataset not found.")
+            raise Refusal(404, "not_found", "Dataset not found.")
         return found
 
-    def document_of(request: web.Request, dataset: KnowledgeBase) -> StoredDocument:
+    def document_of(request: web.Request) -> tuple[KnowledgeBase, StoredDocument]:
+        dataset = dataset_of(request)
         found = dataset.documents.get(request.match_info["document_id"])
         if found is None:
-            raise _refuse(404, "not_found", "Document not found.")
-        return found
+            raise Refusal(404, "not_found", "Document not found.")
+        return dataset, found
 
-    def segment_of(request: web.Request, document: StoredDocument) -> StoredSegment:
+    def segment_of(request: web.Request) -> tuple[StoredDocument, StoredSegment]:
+        """A chunk about to change (an archived document's chunks cannot)."""
+        _, document = document_of(request)
         wanted = request.match_info["segment_id"]
-        for segment in document.segments:
-            if segment.id == wanted:
-                return segment
-        raise _refuse(404, "not_found", "Segment not found.")
-
-    async def body_of(request: web.Request) -> dict[str, Any]:
-        body = await read_json(request)
-        if isinstance(body, web.Response):
-            raise _Refused(body)
-        return body
+        segment = next((s for s in document.segments if s.id == wanted), None)
+        if segment is None:
+            raise Refusal(404, "not_found", "Segment not found.")
+        if document.archived:
+            raise Refusal(403, "archived_document_immutable")
+        return document, segment
 
     def editable(document: StoredDocument) -> None:
         if document.archived:
-            raise _refuse(403, "archived_document_immutable")
+            raise Refusal(403, "archived_document_immutable")
         if document.busy:
-            raise _refuse(400, "document_indexing")
+            raise Refusal(400, "document_indexing")
 
     def settle_technique(dataset: KnowledgeBase, settings: dict[str, Any]) -> None:
-        technique = settings.get("indexing_technique")
-        if technique is not None and technique not in INDEXING_TECHNIQUES:
-            raise _refuse(400, "invalid_param", "Invalid indexing technique.")
+        """A knowledge base's first document fixes its indexing technique."""
+        technique = _technique_of(settings)
         if dataset.indexing_technique is None:
             if technique is None:
-                raise _refuse(400, "invalid_param", "indexing_technique is required.")
+                raise Refusal(400, "invalid_param", "indexing_technique is required.")
             dataset.indexing_technique = technique
 
     def add_document(
@@ -171,9 +129,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         file: ReceivedFile | None,
     ) -> dict[str, Any]:
         settle_technique(dataset, settings)
-        doc_form = settings.get("doc_form") or "text_model"
-        if doc_form not in DOC_FORMS:
-            raise _refuse(400, "invalid_param", "Invalid doc_form.")
+        doc_form = _check_doc_form(settings.get("doc_form") or "text_model")
         rule = _check_process_rule(settings.get("process_rule"))
         batch = new_batch()
         document = StoredDocument(
@@ -194,23 +150,20 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         document.reindex(text, emulator.indexing_delay, batch)
         dataset.documents[document.id] = document
         dataset.updated_at = document.created_at
-        state.batches[batch] = [document.id]
+        emulator.knowledge.batches[batch] = [document.id]
         return {"document": document.public(), "batch": batch}
 
     async def upload_of(request: web.Request) -> tuple[dict[str, Any], ReceivedFile, str]:
-        received = await read_upload(request)
-        if isinstance(received, web.Response):
-            raise _Refused(received)
-        fields, file = received
+        fields, file = await read_upload(request)
         if len(file.data) > emulator.knowledge_max_file_size:
-            raise _refuse(
+            raise Refusal(
                 413,
                 "file_too_large",
                 f"File size exceeded. {len(file.data)} bytes is over the "
                 f"{emulator.knowledge_max_file_size}-byte limit.",
             )
         if file.extension not in FILE_TYPES:
-            raise _refuse(415, "unsupported_file_type", "File type not allowed.")
+            raise Refusal(415, "unsupported_file_type", "File type not allowed.")
         settings: Any = {}
         if fields.get("data"):
             try:
@@ -218,7 +171,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             except msgspec.DecodeError:
                 settings = None
             if not isinstance(settings, dict):
-                raise _refuse(400, "invalid_param", "data must be a JSON object.")
+                raise Refusal(400, "invalid_param", "data must be a JSON object.")
         if file.extension in TEXT_TYPES:
             text = file.data.decode("utf-8", "replace")
         else:  # the emulator parses no binary formats: index the file's name
@@ -228,26 +181,24 @@ def setup(app: web.Application, emulator: Emulator) -> None:
     # --- knowledge bases --------------------------------------------------------------
 
     async def create_dataset(request: web.Request) -> web.Response:
-        body = await body_of(request)
+        body = await read_json(request)
         name = body.get("name")
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 40 or len(name) > 40:
-            raise _refuse(400, "invalid_param", "Name must be between 1 to 40 characters.")
-        if any(ds.name == name for ds in state.datasets.values()):
-            raise _refuse(409, "dataset_name_duplicate")
-        technique = body.get("indexing_technique")
-        if technique is not None and technique not in INDEXING_TECHNIQUES:
-            raise _refuse(400, "invalid_param", "Invalid indexing technique.")
+        if not isinstance(name, str) or not name.strip() or len(name) > 40:
+            raise Refusal(400, "invalid_param", "Name must be between 1 to 40 characters.")
+        if any(ds.name == name for ds in emulator.knowledge.datasets.values()):
+            raise Refusal(409, "dataset_name_duplicate")
+        technique = _technique_of(body)
         permission = body.get("permission") or "only_me"
         if permission not in PERMISSIONS:
-            raise _refuse(400, "invalid_param", "Invalid permission.")
+            raise Refusal(400, "invalid_param", "Invalid permission.")
         description = body.get("description")
         if description is not None and (not isinstance(description, str) or len(description) > 400):
-            raise _refuse(400, "invalid_param", "Description cannot exceed 400 characters.")
+            raise Refusal(400, "invalid_param", "Description cannot exceed 400 characters.")
         retrieval = body.get("retrieval_model")
         if retrieval is not None and (
             not isinstance(retrieval, dict) or retrieval.get("search_method") not in SEARCH_METHODS
         ):
-            raise _refuse(400, "invalid_param", "Invalid retrieval model.")
+            raise Refusal(400, "invalid_param", "Invalid retrieval model.")
         stamp = int(time.time())
         dataset = KnowledgeBase(
             id=new_id(),
@@ -261,42 +212,41 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             embedding_model=body.get("embedding_model"),
             embedding_model_provider=body.get("embedding_model_provider"),
         )
-        state.datasets[dataset.id] = dataset
-        return ok(dataset.public())
+        emulator.knowledge.datasets[dataset.id] = dataset
+        return ok(emulator, dataset.public())
 
     async def list_datasets(request: web.Request) -> web.Response:
         keyword = request.query.get("keyword", "").lower()
-        items = [
-            ds.public() for ds in reversed(state.datasets.values()) if keyword in ds.name.lower()
-        ]
-        return ok(_paged(request, items, emulator.knowledge_legacy))
+        datasets = reversed(emulator.knowledge.datasets.values())  # newest first
+        items = [ds.public() for ds in datasets if keyword in ds.name.lower()]
+        return ok(emulator, _paged(request, items, emulator.knowledge_legacy))
 
     async def delete_dataset(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
         if dataset.app_count:
-            raise _refuse(409, "dataset_in_use")
-        del state.datasets[dataset.id]
+            raise Refusal(409, "dataset_in_use")
+        del emulator.knowledge.datasets[dataset.id]
         for document in dataset.documents.values():
-            state.batches.pop(document.batch, None)
-        return deleted()
+            emulator.knowledge.batches.pop(document.batch, None)
+        return deleted(emulator)
 
     # --- documents --------------------------------------------------------------------
 
     async def create_by_text(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
-        body = await body_of(request)
+        body = await read_json(request)
         name, text = body.get("name"), body.get("text")
         if not isinstance(name, str) or not name.strip():
-            raise _refuse(400, "invalid_param", "name is required.")
+            raise Refusal(400, "invalid_param", "name is required.")
         if not isinstance(text, str):
-            raise _refuse(400, "invalid_param", "text is required.")
-        return ok(add_document(dataset, name, text, body, None))
+            raise Refusal(400, "invalid_param", "text is required.")
+        return ok(emulator, add_document(dataset, name, text, body, None))
 
     async def create_by_file(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
         settings, file, text = await upload_of(request)
         name = str(settings.get("name") or file.filename)
-        return ok(add_document(dataset, name, text, settings, file))
+        return ok(emulator, add_document(dataset, name, text, settings, file))
 
     def update(
         dataset: KnowledgeBase,
@@ -307,37 +257,31 @@ def setup(app: web.Application, emulator: Emulator) -> None:
     ) -> web.Response:
         editable(document)
         if settings.get("doc_form") is not None:
-            if settings["doc_form"] not in DOC_FORMS:
-                raise _refuse(400, "invalid_param", "Invalid doc_form.")
-            document.doc_form = settings["doc_form"]
+            document.doc_form = _check_doc_form(settings["doc_form"])
         if settings.get("process_rule") is not None:
             document.process_rule = _check_process_rule(settings["process_rule"])
         if isinstance(settings.get("name"), str) and settings["name"].strip():
             document.name = settings["name"]
         batch = new_batch()
-        state.batches.pop(document.batch, None)
-        state.batches[batch] = [document.id]
-        if file is not None:
-            document.file = file
+        emulator.knowledge.batches.pop(document.batch, None)
+        emulator.knowledge.batches[batch] = [document.id]
+        document.batch = batch
+        document.file = file or document.file
         if text is not None:
             document.reindex(text, emulator.indexing_delay, batch)
-        else:
-            document.batch = batch
         dataset.updated_at = int(time.time())
-        return ok({"document": document.public(), "batch": batch})
+        return ok(emulator, {"document": document.public(), "batch": batch})
 
     async def update_by_text(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
-        body = await body_of(request)
+        dataset, document = document_of(request)
+        body = await read_json(request)
         text = body.get("text")
         if text is not None and not (isinstance(text, str) and isinstance(body.get("name"), str)):
-            raise _refuse(400, "invalid_param", "Both text and name must be strings.")
+            raise Refusal(400, "invalid_param", "Both text and name must be strings.")
         return update(dataset, document, body, text, None)
 
     async def update_by_file(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
+        dataset, document = document_of(request)
         editable(document)
         settings, file, text = await upload_of(request)
         settings.setdefault("name", file.filename)
@@ -347,14 +291,14 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         dataset = dataset_of(request)
         found = dataset.documents.get(request.match_info["document_id"])
         if found is None:
-            raise _refuse(404, "not_found", "Document Not Exists.")
+            raise Refusal(404, "not_found", "Document Not Exists.")
         if found.archived:
-            raise _refuse(403, "archived_document_immutable")
+            raise Refusal(403, "archived_document_immutable")
         if found.busy:
-            raise _refuse(400, "document_indexing", "Cannot delete document during indexing.")
+            raise Refusal(400, "document_indexing", "Cannot delete document during indexing.")
         del dataset.documents[found.id]
-        state.batches.pop(found.batch, None)
-        return deleted()
+        emulator.knowledge.batches.pop(found.batch, None)
+        return deleted(emulator)
 
     async def list_documents(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
@@ -365,99 +309,86 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             for doc in dataset.documents.values()
             if keyword in doc.name.lower() and (status is None or doc.display_status() == status)
         ]
-        return ok(_paged(request, items, emulator.knowledge_legacy))
+        return ok(emulator, _paged(request, items, emulator.knowledge_legacy))
 
     async def indexing_status(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
-        ids = state.batches.get(request.match_info["batch"], [])
+        ids = emulator.knowledge.batches.get(request.match_info["batch"], [])
         documents = [dataset.documents[i] for i in ids if i in dataset.documents]
         if not documents:
-            raise _refuse(404, "not_found", "Documents not found.")
-        return ok({"data": [doc.progress() for doc in documents]})
+            raise Refusal(404, "not_found", "Documents not found.")
+        return ok(emulator, {"data": [doc.progress() for doc in documents]})
 
     async def update_status(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
         action = request.match_info["action"]
         if action not in STATUS_ACTIONS:
-            raise _refuse(400, "invalid_action", f"Invalid action: {action}.")
-        body = await body_of(request)
+            raise Refusal(400, "invalid_action", f"Invalid action: {action}.")
+        body = await read_json(request)
         ids = body.get("document_ids")
         if not isinstance(ids, list) or not ids:
-            raise _refuse(400, "invalid_param", "document_ids is required.")
+            raise Refusal(400, "invalid_param", "document_ids is required.")
         documents = []
         for document_id in ids:
             found = dataset.documents.get(document_id) if isinstance(document_id, str) else None
             if found is None:
-                raise _refuse(404, "not_found", "Document not found.")
+                raise Refusal(404, "not_found", "Document not found.")
             if found.busy:
-                raise _refuse(400, "document_indexing")
+                raise Refusal(400, "document_indexing")
             documents.append(found)
         for document in documents:
             if action == "un_archive":
                 if not document.archived:
-                    raise _refuse(400, "invalid_action", "Document is not archived.")
+                    raise Refusal(400, "invalid_action", "Document is not archived.")
                 document.archived = False
             elif document.archived:
-                raise _refuse(403, "archived_document_immutable")
+                raise Refusal(403, "archived_document_immutable")
             elif action == "archive":
                 document.archived = True
             else:
                 document.enabled = action == "enable"
-        return ok({"result": "success"})
+        return ok(emulator, {"result": "success"})
 
     # --- chunks -------------------------------------------------------------------------
 
     def chunk_input(item: Any, doc_form: str) -> tuple[str, str | None, list[str]]:
         if not isinstance(item, dict):
-            raise _refuse(400, "invalid_param", "Each segment must be an object.")
+            raise Refusal(400, "invalid_param", "Each segment must be an object.")
         content = item.get("content")
         if not isinstance(content, str) or not content.strip():
-            raise _refuse(400, "invalid_param", "Content is empty")
+            raise Refusal(400, "invalid_param", "Content is empty")
         answer = item.get("answer")
         if doc_form == "qa_model" and (not isinstance(answer, str) or not answer.strip()):
-            raise _refuse(400, "invalid_param", "Answer is empty")
+            raise Refusal(400, "invalid_param", "Answer is empty")
         keywords = item.get("keywords") or []
         if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-            raise _refuse(400, "invalid_param", "keywords must be a list of strings.")
+            raise Refusal(400, "invalid_param", "keywords must be a list of strings.")
         return content, answer if isinstance(answer, str) else None, keywords
 
     async def add_segments(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
+        _, document = document_of(request)
         if not document.completed:
-            raise _refuse(404, "not_found", "Document is not completed.")
+            raise Refusal(404, "not_found", "Document is not completed.")
         if not document.enabled:
-            raise _refuse(404, "not_found", "Document is disabled.")
+            raise Refusal(404, "not_found", "Document is disabled.")
         if document.archived:
-            raise _refuse(403, "archived_document_immutable")
-        body = await body_of(request)
+            raise Refusal(403, "archived_document_immutable")
+        body = await read_json(request)
         items = body.get("segments")
         if not isinstance(items, list) or not items:
             if emulator.knowledge_legacy:
-                return json_response({"error": "Segments is required"}, style(), 400)
-            raise _refuse(400, "invalid_param", "Segments is required")
+                return ok(emulator, {"error": "Segments is required"}, 400)
+            raise Refusal(400, "invalid_param", "Segments is required")
         parsed = [chunk_input(item, document.doc_form) for item in items]
         stamp = int(time.time())
-        added = []
-        for content, answer, keywords in parsed:
-            segment = StoredSegment(
-                id=new_id(),
-                document_id=document.id,
-                position=len(document.segments) + 1,
-                content=content,
-                answer=answer,
-                keywords=keywords,
-                created_at=stamp,
-                updated_at=stamp,
-            )
-            segment.restat()
-            document.segments.append(segment)
-            added.append(segment.public())
-        return ok({"data": added, "doc_form": document.doc_form})
+        added = [
+            document.add_segment(content, stamp, answer, keywords).public()
+            for content, answer, keywords in parsed
+        ]
+        return ok(emulator, {"data": added, "doc_form": document.doc_form})
 
     async def list_segments(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
+        _, document = document_of(request)
         keyword = request.query.get("keyword", "").lower()
         statuses = request.query.getall("status", [])
         segment_status = "completed" if document.completed else "indexing"
@@ -467,23 +398,19 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             if keyword in segment.content.lower() and (not statuses or segment_status in statuses)
         ]
         if emulator.knowledge_legacy:
-            return ok({"data": items, "doc_form": document.doc_form, "total": len(items)})
-        return ok({**_paged(request, items, False), "doc_form": document.doc_form})
+            return ok(emulator, {"data": items, "doc_form": document.doc_form, "total": len(items)})
+        return ok(emulator, {**_paged(request, items, False), "doc_form": document.doc_form})
 
     async def update_segment(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
-        segment = segment_of(request, document)
-        if document.archived:
-            raise _refuse(403, "archived_document_immutable")
-        body = await body_of(request)
+        document, segment = segment_of(request)
+        body = await read_json(request)
         changes = body.get("segment")
         if not isinstance(changes, dict):
-            raise _refuse(400, "invalid_param", "segment is required.")
+            raise Refusal(400, "invalid_param", "segment is required.")
         if "content" in changes:
             content = changes["content"]
             if not isinstance(content, str) or not content.strip():
-                raise _refuse(400, "invalid_param", "Content is empty")
+                raise Refusal(400, "invalid_param", "Content is empty")
             segment.content = content
         if isinstance(changes.get("answer"), str):
             segment.answer = changes["answer"]
@@ -493,42 +420,38 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             segment.enabled = changes["enabled"]
         segment.updated_at = int(time.time())
         segment.restat()
-        return ok({"data": segment.public(), "doc_form": document.doc_form})
+        return ok(emulator, {"data": segment.public(), "doc_form": document.doc_form})
 
     async def delete_segment(request: web.Request) -> web.Response:
-        dataset = dataset_of(request)
-        document = document_of(request, dataset)
-        segment = segment_of(request, document)
-        if document.archived:
-            raise _refuse(403, "archived_document_immutable")
+        document, segment = segment_of(request)
         document.segments.remove(segment)
-        return deleted()
+        return deleted(emulator)
 
     # --- retrieval ------------------------------------------------------------------------
 
     async def retrieve(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
-        body = await body_of(request)
+        body = await read_json(request)
         query = body.get("query")
         if not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY:
-            raise _refuse(
+            raise Refusal(
                 400,
                 "invalid_param",
                 f"Query is required and cannot exceed {MAX_QUERY} characters.",
             )
         if dataset.indexing_technique is None:
-            raise _refuse(400, "dataset_not_initialized")
+            raise Refusal(400, "dataset_not_initialized")
         model = dataset.default_retrieval()
         requested = body.get("retrieval_model")
         if requested is not None:
             if not isinstance(requested, dict):
-                raise _refuse(400, "invalid_param", "retrieval_model must be an object.")
+                raise Refusal(400, "invalid_param", "retrieval_model must be an object.")
             model.update(requested)
         method = model.get("search_method")
         if method not in SEARCH_METHODS:
-            raise _refuse(400, "invalid_param", "Invalid search method.")
+            raise Refusal(400, "invalid_param", "Invalid search method.")
         if dataset.indexing_technique != "high_quality" and method != "keyword_search":
-            raise _refuse(400, "high_quality_dataset_only")
+            raise Refusal(400, "high_quality_dataset_only")
         top_k = model.get("top_k") or 4
         threshold = model.get("score_threshold") if model.get("score_threshold_enabled") else None
         candidates: list[tuple[StoredDocument, StoredSegment]] = [
@@ -566,26 +489,23 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             )
             if len(records) >= int(top_k):
                 break
-        return ok({"query": {"content": query}, "records": records})
+        return ok(emulator, {"query": {"content": query}, "records": records})
 
     # --- routing --------------------------------------------------------------------------
-
-    def guarded(handler: Handler) -> Handler:
-        async def run(request: web.Request) -> web.StreamResponse:
-            try:
-                return await handler(request)
-            except _Refused as refused:
-                return refused.response
-
-        return run
 
     def modern_only(handler: Handler) -> Handler:
         async def run(request: web.Request) -> web.StreamResponse:
             if emulator.knowledge_legacy:
-                return error_response(404, "not_found", "The requested URL was not found.")
+                raise Refusal(404, "not_found", "The requested URL was not found.")
             return await handler(request)
 
         return run
+
+    def spellings(method: str, path: str, handler: Handler) -> list[tuple[str, str, Handler]]:
+        """The underscore path, and on new servers the same path with hyphens."""
+        head, _, tail = path.rpartition("/")
+        hyphens = f"{head}/{tail.replace('_', '-')}"
+        return [(method, path, handler), (method, hyphens, modern_only(handler))]
 
     base = "/v1/datasets"
     ds = base + "/{dataset_id}"
@@ -595,23 +515,19 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         ("GET", base, list_datasets),
         ("DELETE", ds, delete_dataset),
         ("POST", ds + "/retrieve", retrieve),
-        ("POST", ds + "/document/create_by_text", create_by_text),
-        ("POST", ds + "/document/create-by-text", modern_only(create_by_text)),
-        ("POST", ds + "/document/create_by_file", create_by_file),
-        ("POST", ds + "/document/create-by-file", modern_only(create_by_file)),
+        *spellings("POST", ds + "/document/create_by_text", create_by_text),
+        *spellings("POST", ds + "/document/create_by_file", create_by_file),
         ("GET", ds + "/documents", list_documents),
         ("PATCH", ds + "/documents/status/{action}", update_status),
         ("GET", ds + "/documents/{batch}/indexing-status", indexing_status),
         ("DELETE", doc, delete_document),
         ("PATCH", doc, modern_only(update_by_file)),
-        ("POST", doc + "/update_by_text", update_by_text),
-        ("POST", doc + "/update-by-text", modern_only(update_by_text)),
-        ("POST", doc + "/update_by_file", update_by_file),
-        ("POST", doc + "/update-by-file", modern_only(update_by_file)),
+        *spellings("POST", doc + "/update_by_text", update_by_text),
+        *spellings("POST", doc + "/update_by_file", update_by_file),
         ("POST", doc + "/segments", add_segments),
         ("GET", doc + "/segments", list_segments),
         ("POST", doc + "/segments/{segment_id}", update_segment),
         ("DELETE", doc + "/segments/{segment_id}", delete_segment),
     ]
     for method, path, handler in routes:
-        app.router.add_route(method, path, guarded(handler))
+        app.router.add_route(method, path, handler)

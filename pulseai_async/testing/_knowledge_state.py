@@ -157,17 +157,30 @@ class StoredDocument(msgspec.Struct, kw_only=True):
         pieces = split_text(text, self.process_rule)
         self.failure = None if pieces else "The document is empty: no text left to index."
         self.segments = []
-        for position, content in enumerate(pieces, start=1):
-            segment = StoredSegment(
-                id=new_id(),
-                document_id=self.id,
-                position=position,
-                content=content,
-                created_at=stamp,
-                updated_at=stamp,
-            )
-            segment.restat()
-            self.segments.append(segment)
+        for content in pieces:
+            self.add_segment(content, stamp)
+
+    def add_segment(
+        self,
+        content: str,
+        stamp: int,
+        answer: str | None = None,
+        keywords: list[str] | None = None,
+    ) -> StoredSegment:
+        """Append a chunk (from indexing or the Add Chunks endpoint), ready for retrieval."""
+        segment = StoredSegment(
+            id=new_id(),
+            document_id=self.id,
+            position=len(self.segments) + 1,
+            content=content,
+            answer=answer,
+            keywords=keywords or [],
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        segment.restat()
+        self.segments.append(segment)
+        return segment
 
     # --- the indexing clock -------------------------------------------------------
 

@@ -6,30 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._chat_routes import read_json, user_of
+from ._routes import Refusal, int_arg, json_and_user, keyset_page, ok, success, user_of
 from ._state import StoredMessage
-from ._wire import error_response, json_response
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
 
-__all__ = ["limit_arg", "setup"]
+__all__ = ["setup"]
 
 RATINGS = ("like", "dislike", None)
-
-
-def limit_arg(request: web.Request, default: int = 20) -> int | web.Response:
-    """`limit` from the query string, 1..100, or the platform's 400."""
-    raw = request.query.get("limit")
-    if raw is None or raw == "":
-        return default
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= 100:
-        return error_response(400, "invalid_param", "limit must be between 1 and 100.")
-    return limit
 
 
 def public_message(emulator: Emulator, message: StoredMessage) -> dict[str, Any]:
@@ -78,80 +63,46 @@ def suggestions_for(message: StoredMessage) -> list[str]:
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
-    state = emulator.state
-
-    def message_of(request: web.Request, user: str) -> StoredMessage | web.Response:
-        message = state.messages.get(request.match_info["message_id"])
-        conversation = state.conversation(message.conversation_id, user) if message else None
-        if message is None or conversation is None:
-            return error_response(404, "not_found", "Message Not Exists.")
+    def message_of(request: web.Request, user: str) -> StoredMessage:
+        message = emulator.state.messages.get(request.match_info["message_id"])
+        if message is None or emulator.state.conversation(message.conversation_id, user) is None:
+            raise Refusal(404, "not_found", "Message Not Exists.")
         return message
 
     async def history(request: web.Request) -> web.Response:
-        user = request.query.get("user", "")
         conversation_id = request.query.get("conversation_id", "")
         if not conversation_id:
-            return error_response(400, "invalid_param", "conversation_id is required.")
-        limit = limit_arg(request)
-        if isinstance(limit, web.Response):
-            return limit
-        conversation = state.conversation(conversation_id, user)
+            raise Refusal(400, "invalid_param", "conversation_id is required.")
+        limit = int_arg(request, "limit", 20, 100)
+        conversation = emulator.state.conversation(conversation_id, request.query.get("user", ""))
         if conversation is None:
-            return error_response(404, "not_found", "Conversation Not Exists.")
-        messages = conversation.messages
-        end = len(messages)
-        first_id = request.query.get("first_id")
-        if first_id:
-            ids = [m.id for m in messages]
-            if first_id not in ids:
-                return error_response(404, "not_found", "First Message Not Exists.")
-            end = ids.index(first_id)
-        # Like the server: fetch limit+1 rows newest first, has_more if the extra one exists.
-        rows = messages[max(0, end - limit - 1) : end][::-1]
-        has_more = len(rows) > limit
-        page = rows[:limit][::-1]
-        return json_response(
-            {
-                "limit": limit,
-                "has_more": has_more,
-                "data": [public_message(emulator, m) for m in page],
-            },
-            emulator.json_style,
-        )
+            raise Refusal(404, "not_found", "Conversation Not Exists.")
+        # Pages run backwards from `first_id`, newest first; each page reads oldest first.
+        newest_first = conversation.messages[::-1]
+        cursor = request.query.get("first_id")
+        page, has_more = keyset_page(newest_first, cursor, limit, "First Message Not Exists.")
+        data = [public_message(emulator, m) for m in reversed(page)]
+        return ok(emulator, {"limit": limit, "has_more": has_more, "data": data})
 
     async def feedback(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        if isinstance(body, web.Response):
-            return body
-        user = user_of(body)
-        if isinstance(user, web.Response):
-            return user
+        body, user = await json_and_user(request)
         rating = body.get("rating")
         if rating not in RATINGS:
-            return error_response(400, "invalid_param", "rating must be like, dislike or null.")
+            raise Refusal(400, "invalid_param", "rating must be like, dislike or null.")
         message = message_of(request, user)
-        if isinstance(message, web.Response):
-            return message
         if rating is None and message.feedback is None:
-            return error_response(
+            raise Refusal(
                 400, "message_feedback_rating_required", "Rating is required to revoke feedback."
             )
         message.feedback = rating
         message.feedback_content = body.get("content") if rating is not None else None
-        return json_response({"result": "success"}, emulator.json_style)
+        return success(emulator)
 
     async def suggested(request: web.Request) -> web.Response:
-        user = request.query.get("user", "")
-        if not user.strip():
-            return error_response(400, "invalid_param", "Arg user must be provided.")
-        message = message_of(request, user)
-        if isinstance(message, web.Response):
-            return message
+        message = message_of(request, user_of(dict(request.query)))
         if not emulator.suggested_questions_after_answer:
-            return error_response(400, "bad_request", "Suggested Questions Is Disabled.")
-        return json_response(
-            {"result": "success", "data": suggestions_for(message)}, emulator.json_style
-        )
+            raise Refusal(400, "bad_request", "Suggested Questions Is Disabled.")
+        return ok(emulator, {"result": "success", "data": suggestions_for(message)})
 
     app.router.add_get("/v1/messages", history)
     app.router.add_post("/v1/messages/{message_id}/feedbacks", feedback)

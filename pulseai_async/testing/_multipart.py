@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgspec
 from aiohttp import BodyPartReader, web
 
-from ._wire import error_response
+from ._routes import Refusal
 
-__all__ = ["ReceivedFile", "read_upload"]
+__all__ = ["ReceivedFile", "check_size", "read_upload"]
 
 
 class ReceivedFile(msgspec.Struct, kw_only=True):
@@ -22,10 +22,10 @@ class ReceivedFile(msgspec.Struct, kw_only=True):
 
 async def read_upload(
     request: web.Request, *, file_field: str = "file", no_file_code: str = "no_file_uploaded"
-) -> tuple[dict[str, str], ReceivedFile] | web.Response:
-    """The form's plain fields and its one file, or the documented 400 answer."""
+) -> tuple[dict[str, str], ReceivedFile]:
+    """The form's plain fields and its one file; anything else is the documented 400."""
     if not request.content_type.startswith("multipart/"):
-        return error_response(400, no_file_code, "Please upload your file.")
+        raise Refusal(400, no_file_code, "Please upload your file.")
     fields: dict[str, str] = {}
     files: list[ReceivedFile] = []
     reader = await request.multipart()
@@ -44,11 +44,15 @@ async def read_upload(
                 ReceivedFile(filename=part.filename, content_type=content_type, data=bytes(data))
             )
     if not files:
-        return error_response(400, no_file_code, "Please upload your file.")
+        raise Refusal(400, no_file_code, "Please upload your file.")
     if len(files) > 1:
-        return error_response(400, "too_many_files", "Only one file is allowed.")
+        raise Refusal(400, "too_many_files", "Only one file is allowed.")
     if not files[0].filename.strip():
-        return error_response(
-            400, "filename_not_exists_error", "The specified filename does not exist."
-        )
+        raise Refusal(400, "filename_not_exists_error", "The specified filename does not exist.")
     return fields, files[0]
+
+
+def check_size(file: ReceivedFile, limit: int, code: str, what: str) -> None:
+    """The app API's 413 for a file over `limit` bytes."""
+    if len(file.data) > limit:
+        raise Refusal(413, code, f"{what} size exceeded. {len(file.data)} > {limit} bytes")

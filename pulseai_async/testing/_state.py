@@ -86,7 +86,7 @@ class StoredFile(msgspec.Struct, kw_only=True):
 
 
 class Task:
-    """A generation in progress; `stop()` is what Stop Generate sets."""
+    """A streamed generation: Stop Generate sets `stopped`; `finished` once it ran to the end."""
 
     def __init__(self, task_id: str, user: str) -> None:
         self.id = task_id

@@ -38,6 +38,19 @@ ERROR_MESSAGES: dict[str, str] = {
     "bad_gateway": "Bad Gateway",
     "service_unavailable": "Service Unavailable",
     "gateway_timeout": "Gateway Timeout",
+    # Knowledge API
+    "high_quality_dataset_only": "Current operation only supports 'high-quality' datasets.",
+    "dataset_not_initialized": (
+        "The dataset is still being initialized or indexing. Please wait a moment."
+    ),
+    "archived_document_immutable": "The archived document is not editable.",
+    "dataset_name_duplicate": "The dataset name already exists. Please modify your dataset name.",
+    "dataset_in_use": (
+        "The dataset is being used by some apps. Please remove the dataset from the apps "
+        "before deleting it."
+    ),
+    "invalid_action": "Invalid action.",
+    "document_indexing": "The document is being processed and cannot be edited.",
 }
 
 DEFAULT_CODES: dict[int, str] = {
@@ -73,7 +86,7 @@ def error_response(
     code: str | None = None,
     message: str | None = None,
     *,
-    style: JsonStyle = "compact",
+    style: JsonStyle,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     """The documented envelope `{"code", "message", "status"}`."""

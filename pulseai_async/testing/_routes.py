@@ -1,0 +1,126 @@
+"""What every route module shares: refusing a request, reading its input, answering.
+
+A handler refuses with `raise Refusal(status, code, message)`; the emulator's middleware
+turns that into the documented error body in the emulator's `json_style`, so handlers
+never thread the style (or an error response) through their return values.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from ._wire import json_response
+
+if TYPE_CHECKING:
+    from ._emulator import Emulator
+
+__all__ = [
+    "Refusal",
+    "deleted",
+    "int_arg",
+    "json_and_user",
+    "keyset_page",
+    "ok",
+    "read_json",
+    "success",
+    "user_of",
+]
+
+
+class Refusal(Exception):
+    """A handler's early exit with the platform's error answer (see the module docstring)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, code, message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def ok(emulator: Emulator, obj: Any, status: int = 200) -> web.Response:
+    """A JSON answer in the emulator's current `json_style`."""
+    return json_response(obj, emulator.json_style, status)
+
+
+def success(emulator: Emulator) -> web.Response:
+    return ok(emulator, {"result": "success"})
+
+
+def deleted(emulator: Emulator) -> web.Response:
+    """A delete's answer: 204 on new servers, 200 `{"result": "success"}` on old ones."""
+    return web.Response(status=204) if emulator.delete_style == 204 else success(emulator)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The JSON body as a dict; anything else is the platform's 400."""
+    try:
+        body = msgspec.json.decode(await request.read())
+    except msgspec.DecodeError:
+        body = None
+    if not isinstance(body, dict):
+        raise Refusal(
+            400, "invalid_param", "Invalid JSON payload received or JSON payload is empty."
+        )
+    return body
+
+
+def user_of(fields: dict[str, Any]) -> str:
+    """The required `user` of a body, form or query string."""
+    user = fields.get("user")
+    if not isinstance(user, str) or not user.strip():
+        raise Refusal(400, "invalid_param", "Arg user must be provided.")
+    return user
+
+
+async def json_and_user(request: web.Request) -> tuple[dict[str, Any], str]:
+    """The preamble of most app-API writes: a JSON object body naming its `user`."""
+    body = await read_json(request)
+    return body, user_of(body)
+
+
+def int_arg(request: web.Request, name: str, default: int, high: int) -> int:
+    """A query-string integer in 1..`high` (`default` when absent), or the 400."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Refusal(400, "invalid_param", f"{name} must be an integer.") from None
+    if not 1 <= value <= high:
+        raise Refusal(400, "invalid_param", f"{name} must be between 1 and {high}.")
+    return value
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_HasId)
+
+
+def keyset_page(
+    ordered: list[T], cursor: str | None, limit: int, missing: str
+) -> tuple[list[T], bool]:
+    """The `limit` items after the one with id `cursor` (from the start without one), and
+    whether more follow; like the server, an unknown cursor is a 404 with `missing`."""
+    start = 0
+    if cursor:
+        ids = [item.id for item in ordered]
+        if cursor not in ids:
+            raise Refusal(404, "not_found", missing)
+        start = ids.index(cursor) + 1
+    rows = ordered[start : start + limit + 1]  # one more than asked: has_more if it exists
+    return rows[:limit], len(rows) > limit
