@@ -240,3 +240,17 @@ async def test_pytest_plugin_gives_users_emulator_and_pulse_fixtures(tmp_path: P
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+async def test_reset_forgets_conversations_and_knowledge_bases(emulator: Emulator) -> None:
+    async with emulator.client() as pulse:
+        old = await pulse.chat.send("before", user="u")
+        await pulse.datasets.create(name="Before reset")
+        emulator.reset()
+        new = await pulse.chat.send("after", user="u")
+        conversations = [c.id async for c in pulse.conversations.list(user="u")]
+        datasets = [d.name async for d in pulse.datasets.list()]
+    assert conversations == [new.conversation_id]
+    assert old.conversation_id not in conversations
+    assert datasets == []
+    assert [r.path for r in emulator.requests].count("/chat-messages") == 1
