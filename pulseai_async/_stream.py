@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
+import msgspec
 
 from ._errors import StreamInterruptedError, make_stream_error
 from ._events import (
@@ -29,11 +30,14 @@ from ._events import (
     WorkflowPaused,
     decode_event,
 )
+from ._events import _decoder as _known_decoder
 from ._models import ChatMessage, MessageMetadata, Usage
 from ._sse import SSEDecoder
 from ._transport import TRANSPORT_ERRORS, request_id_of
 
 __all__ = ["ChatStream"]
+
+_decode_known = _known_decoder.decode
 
 _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
 _TERMINAL_EVENTS = (MessageEnd, WorkflowFinished, WorkflowPaused, TTSMessageEnd)
@@ -103,17 +107,31 @@ class ChatStream:
 
     async def _iterate(self) -> AsyncIterator[ChatEvent]:
         response = await self._ensure_open()
-        decoder = SSEDecoder(self._max_event_size)
+        feed = SSEDecoder(self._max_event_size).feed_data
+        decode = _decode_known
         observe = self._observe
+        parts = self._text_parts
         try:
             async for chunk in response.content.iter_any():
-                for sse in decoder.feed(chunk):
-                    if sse.event == "ping":
+                for item in feed(chunk):
+                    if type(item) is bytes:  # a plain `data:` event, every Dify event
+                        try:
+                            event = decode(item)
+                        except msgspec.DecodeError:
+                            event = decode_event(item)  # unknown event, or a typed error
+                    elif item.event == "ping":  # type: ignore[union-attr]
                         continue
-                    event = decode_event(sse.data, sse.event)
-                    if type(event) is Ping:
+                    else:
+                        event = decode_event(item.data, item.event)  # type: ignore[union-attr]
+                    if type(event) is MessageEvent and self.task_id is not None:
+                        # The hot path, inlined: what `_observe` does for a text delta.
+                        self.events_received += 1
+                        parts.append(event.answer)
+                    elif type(event) is Ping:
                         continue
-                    observe(event)
+                    else:
+                        observe(event)
+                        parts = self._text_parts  # `message_replace` starts a new list
                     yield event
         except TRANSPORT_ERRORS as exc:
             if self._cancelled:
