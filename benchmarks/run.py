@@ -106,7 +106,14 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "kind": "import",
         "full": {"repeat": 15},
         "quick": {"repeat": 5},
-        "peers": ["ours", "deps", "httpx_sse_json", "aiohttp_sse_client", "requests_sseclient", "dify"],
+        "peers": [
+            "ours",
+            "deps",
+            "httpx_sse_json",
+            "aiohttp_sse_client",
+            "requests_sseclient",
+            "dify",
+        ],
         "title": "import time (fresh interpreter)",
     },
 }

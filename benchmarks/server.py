@@ -22,8 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import os
+import re
 import signal
 import stat
 import sys

@@ -136,24 +136,7 @@ class SSEDecoder:
             tail = chunk
         else:
             tail = chunk[end + 2 :]
-            region = chunk[:end]
-            # The common case in one go: every block is a single `data: ` line, so the
-            # region is `data: A\n\ndata: B...` and its only line ends are separators.
-            datas = region[6:].split(b"\n\ndata: ")
-            if (
-                region[:6] == b"data: "
-                and region.count(b"\n") == 2 * len(datas) - 2
-                and self._last_id is None
-                and self._retry is None
-            ):
-                if len(region) > self._max_size and max(map(len, datas)) >= self._max_size:
-                    self._fail()
-                events += datas
-            else:
-                for block in region.split(b"\n\n"):
-                    event = self._one(block)
-                    if event is not None:
-                        events.append(event)
+            self._complete(chunk, end, events)
         if tail:
             pending.append(tail)
             self._ends_lf = tail[-1] == 10
@@ -161,6 +144,38 @@ class SSEDecoder:
             if self._pending_size > 2 * self._max_size:
                 self._fail()
         return events
+
+    def _complete(self, chunk: bytes, end: int, events: list[bytes | ServerSentEvent]) -> None:
+        """Dispatch the complete blocks `chunk[:end]`.
+
+        Split at every `\n\ndata: `, each piece is the data of a one-line `data:` block
+        unless it holds a line end. When no piece does (every Dify event), that is the
+        whole job, done in C; otherwise the odd pieces go through the full rules.
+        """
+        if chunk[:6] == b"data: ":
+            pieces = chunk[6:end].split(b"\n\ndata: ")
+            first = 0
+        else:
+            pieces = chunk[:end].split(b"\n\ndata: ")
+            first = 1  # the first piece is whole blocks, not one block's data
+        plain = self._last_id is None and self._retry is None
+        if not first and plain and chunk.count(b"\n", 0, end) == 2 * len(pieces) - 2:
+            if end > self._max_size and max(map(len, pieces)) >= self._max_size:
+                self._fail()
+            events += pieces
+            return
+        for i, piece in enumerate(pieces):
+            prefixed = i >= first
+            if prefixed and plain and b"\n" not in piece:
+                if len(piece) >= self._max_size:
+                    self._fail()
+                events.append(piece)
+                continue
+            for block in (b"data: " + piece if prefixed else piece).split(b"\n\n"):
+                event = self._one(block)
+                if event is not None:
+                    events.append(event)
+            plain = self._last_id is None and self._retry is None
 
     def _strip_bom(self, chunk: bytes) -> bytes:
         head = self._head + chunk

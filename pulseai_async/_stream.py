@@ -9,14 +9,14 @@ its end hands its connection back to the pool for the next request.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 import msgspec
 
-from ._errors import StreamInterruptedError, make_stream_error
+from ._errors import PulseError, StreamInterruptedError, make_stream_error
 from ._events import (
     AgentMessageEvent,
     ChatEvent,
@@ -41,6 +41,12 @@ _decode_known = _known_decoder.decode
 
 _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
 _TERMINAL_EVENTS = (MessageEnd, WorkflowFinished, WorkflowPaused, TTSMessageEnd)
+
+
+async def _exhausted() -> AsyncIterator[ChatEvent]:
+    """The iterator of a stream `until_done` has read: it has nothing more to give."""
+    return
+    yield
 
 
 class ChatStream:
@@ -105,34 +111,39 @@ class ChatStream:
             self.request_id = request_id_of(self._response.headers)
         return self._response
 
-    async def _iterate(self) -> AsyncIterator[ChatEvent]:
+    async def _batches(self) -> AsyncGenerator[list[ChatEvent], None]:
+        """The typed events of each network read (pings dropped), not yet observed.
+
+        One step per read rather than per event keeps the per-event cost to the decode
+        itself. A bad event raises only after the events before it were handed over.
+        """
         response = await self._ensure_open()
         feed = SSEDecoder(self._max_event_size).feed_data
         decode = _decode_known
-        observe = self._observe
-        parts = self._text_parts
         try:
             async for chunk in response.content.iter_any():
-                for item in feed(chunk):
-                    if type(item) is bytes:  # a plain `data:` event, every Dify event
-                        try:
-                            event = decode(item)
-                        except msgspec.DecodeError:
-                            event = decode_event(item)  # unknown event, or a typed error
-                    elif item.event == "ping":  # type: ignore[union-attr]
-                        continue
-                    else:
-                        event = decode_event(item.data, item.event)  # type: ignore[union-attr]
-                    if type(event) is MessageEvent and self.task_id is not None:
-                        # The hot path, inlined: what `_observe` does for a text delta.
-                        self.events_received += 1
-                        parts.append(event.answer)
-                    elif type(event) is Ping:
-                        continue
-                    else:
-                        observe(event)
-                        parts = self._text_parts  # `message_replace` starts a new list
-                    yield event
+                events: list[ChatEvent] = []
+                append = events.append
+                try:
+                    for item in feed(chunk):
+                        event: ChatEvent
+                        if type(item) is bytes:  # a plain `data:` event: every Dify event
+                            try:
+                                event = decode(item)
+                            except msgspec.DecodeError:
+                                event = decode_event(item)  # unknown event, or typed error
+                        elif item.event == "ping":  # type: ignore[union-attr]
+                            continue
+                        else:
+                            event = decode_event(item.data, item.event)  # type: ignore[union-attr]
+                        if type(event) is not Ping:
+                            append(event)
+                except PulseError:
+                    if events:
+                        yield events
+                    raise
+                if events:
+                    yield events
         except TRANSPORT_ERRORS as exc:
             if self._cancelled:
                 return
@@ -141,6 +152,18 @@ class ChatStream:
             await self._release()
         if not self.finished and not self._cancelled:
             raise self._interrupted("the stream ended before its terminal event")
+
+    async def _iterate(self) -> AsyncIterator[ChatEvent]:
+        observe = self._observe
+        async for batch in self._batches():
+            for event in batch:
+                if type(event) is MessageEvent and self.task_id is not None:
+                    # The hot path, inlined: what `_observe` does for a text delta.
+                    self.events_received += 1
+                    self._text_parts.append(event.answer)
+                else:
+                    observe(event)
+                yield event
 
     def _observe(self, event: ChatEvent) -> None:
         self.events_received += 1
@@ -244,8 +267,24 @@ class ChatStream:
 
     async def until_done(self) -> ChatStream:
         """Read the stream to its end; returns the stream for its accumulated state."""
-        async for _ in self:
-            pass
+        if self._iterator is not None:  # iteration has begun: carry on with it
+            async for _ in self:
+                pass
+            return self
+        # Nobody sees the events one by one: observe each read's batch in a plain loop.
+        self._iterator = _exhausted()
+        batches = self._batches()
+        observe = self._observe
+        try:
+            async for batch in batches:
+                for event in batch:
+                    if type(event) is MessageEvent and self.task_id is not None:
+                        self.events_received += 1
+                        self._text_parts.append(event.answer)
+                    else:
+                        observe(event)
+        finally:
+            await batches.aclose()
         return self
 
     async def final_text(self) -> str:

@@ -4,8 +4,6 @@ import json
 
 from dify_client import ChatClient
 
-
-
 NAME = "dify-client (thread pool)"
 SYNC = True
 
