@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from ._errors import PulseError, StreamInterruptedError, make_stream_error
+from ._errors import StreamInterruptedError, make_stream_error
 from ._events import (
     AgentMessageEvent,
     ChatEvent,
@@ -32,7 +32,7 @@ from ._events import (
 )
 from ._events import _decoder as _known_decoder
 from ._models import ChatMessage, MessageMetadata, Usage
-from ._sse import SSEDecoder
+from ._sse import ServerSentEvent, SSEDecoder
 from ._transport import TRANSPORT_ERRORS, request_id_of
 
 __all__ = ["ChatStream"]
@@ -111,39 +111,19 @@ class ChatStream:
             self.request_id = request_id_of(self._response.headers)
         return self._response
 
-    async def _batches(self) -> AsyncGenerator[list[ChatEvent], None]:
-        """The typed events of each network read (pings dropped), not yet observed.
+    async def _reads(self) -> AsyncGenerator[list[bytes | ServerSentEvent], None]:
+        """The SSE events of each network read, undecoded (see `SSEDecoder.feed_data`).
 
-        One step per read rather than per event keeps the per-event cost to the decode
-        itself. A bad event raises only after the events before it were handed over.
+        One step per read rather than per event; the consumers decode and observe each
+        event in a plain loop, so an event is dropped as soon as it was seen.
         """
         response = await self._ensure_open()
         feed = SSEDecoder(self._max_event_size).feed_data
-        decode = _decode_known
         try:
             async for chunk in response.content.iter_any():
-                events: list[ChatEvent] = []
-                append = events.append
-                try:
-                    for item in feed(chunk):
-                        event: ChatEvent
-                        if type(item) is bytes:  # a plain `data:` event: every Dify event
-                            try:
-                                event = decode(item)
-                            except msgspec.DecodeError:
-                                event = decode_event(item)  # unknown event, or typed error
-                        elif item.event == "ping":  # type: ignore[union-attr]
-                            continue
-                        else:
-                            event = decode_event(item.data, item.event)  # type: ignore[union-attr]
-                        if type(event) is not Ping:
-                            append(event)
-                except PulseError:
-                    if events:
-                        yield events
-                    raise
-                if events:
-                    yield events
+                items = feed(chunk)
+                if items:
+                    yield items
         except TRANSPORT_ERRORS as exc:
             if self._cancelled:
                 return
@@ -154,13 +134,27 @@ class ChatStream:
             raise self._interrupted("the stream ended before its terminal event")
 
     async def _iterate(self) -> AsyncIterator[ChatEvent]:
+        decode = _decode_known
         observe = self._observe
-        async for batch in self._batches():
-            for event in batch:
+        async for items in self._reads():
+            for item in items:
+                # Decode and observe inline (this loop and `until_done`'s are the hot
+                # path): a plain `data:` event, which every Dify event is, in one call.
+                event: ChatEvent
+                if type(item) is bytes:
+                    try:
+                        event = decode(item)
+                    except msgspec.DecodeError:
+                        event = decode_event(item)  # an unknown event, or a typed error
+                elif item.event == "ping":  # type: ignore[union-attr]
+                    continue
+                else:
+                    event = decode_event(item.data, item.event)  # type: ignore[union-attr]
                 if type(event) is MessageEvent and self.task_id is not None:
-                    # The hot path, inlined: what `_observe` does for a text delta.
                     self.events_received += 1
                     self._text_parts.append(event.answer)
+                elif type(event) is Ping:
+                    continue
                 else:
                     observe(event)
                 yield event
@@ -271,20 +265,31 @@ class ChatStream:
             async for _ in self:
                 pass
             return self
-        # Nobody sees the events one by one: observe each read's batch in a plain loop.
+        # Nobody sees the events one by one: the same loop as `_iterate`, minus the yield.
         self._iterator = _exhausted()
-        batches = self._batches()
+        reads = self._reads()
+        decode = _decode_known
         observe = self._observe
         try:
-            async for batch in batches:
-                for event in batch:
+            async for items in reads:
+                for item in items:
+                    event: ChatEvent
+                    if type(item) is bytes:
+                        try:
+                            event = decode(item)
+                        except msgspec.DecodeError:
+                            event = decode_event(item)
+                    elif item.event == "ping":  # type: ignore[union-attr]
+                        continue
+                    else:
+                        event = decode_event(item.data, item.event)  # type: ignore[union-attr]
                     if type(event) is MessageEvent and self.task_id is not None:
                         self.events_received += 1
                         self._text_parts.append(event.answer)
-                    else:
+                    elif type(event) is not Ping:
                         observe(event)
         finally:
-            await batches.aclose()
+            await reads.aclose()
         return self
 
     async def final_text(self) -> str:
