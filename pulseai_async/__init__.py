@@ -192,10 +192,11 @@ __all__ = [
     "__version__",
 ]
 
-# Tracebacks and reprs name `pulseai_async.X`, not the private module that defines it.
+# Tracebacks name `pulseai_async.RateLimitError`, not the private module that defines it.
+# Only exceptions: msgspec resolves a Struct's annotations through its `__module__`.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("pulseai_async._"):
+    if isinstance(_obj, type) and issubclass(_obj, BaseException):
         with _suppress(AttributeError, TypeError):
             _obj.__module__ = __name__
 del _name, _obj

@@ -122,13 +122,12 @@ class SSEDecoder:
                 return events
             if end:
                 pending.append(chunk[:end])
-            block = b"".join(pending)
-            if skip == 1:
-                block = block[:-1]  # the pending line end and this chunk's make the blank line
+            elif skip == 1:  # the pending line end and this chunk's make the blank line
+                pending[-1] = pending[-1][:-1]
+            chunk = chunk[end + skip :]
+            event = self._joined(pending)
             pending.clear()
             self._pending_size = 0
-            chunk = chunk[end + skip :]
-            event = self._one(block)
             if event is not None:
                 events.append(event)
         end = chunk.rfind(b"\n\n")
@@ -185,6 +184,22 @@ class SSEDecoder:
         self._bom_pending = False
         self._head = b""
         return head[3:] if head.startswith(_BOM) else head
+
+    def _joined(self, pieces: list[bytes]) -> bytes | ServerSentEvent | None:
+        """The event of a block that came in pieces. A one-line `data:` block (a large
+        Dify event) is joined without its prefix, so its data is copied only once."""
+        head = pieces[0]
+        if head[:6] != b"data: ":
+            return self._one(b"".join(pieces))
+        pieces[0] = head[6:]
+        data = b"".join(pieces)
+        if b"\n" in data:
+            return self._one(b"data: " + data)
+        if len(data) >= self._max_size:
+            self._fail()
+        if self._last_id is None and self._retry is None:
+            return data
+        return ServerSentEvent("message", data, self._last_id, self._retry)
 
     def _one(self, block: bytes) -> bytes | ServerSentEvent | None:
         if block[:6] == b"data: " and b"\n" not in block:

@@ -29,15 +29,14 @@ from ._events import (
     WorkflowFinished,
     WorkflowPaused,
     decode_event,
+    known_event_decoder,
 )
-from ._events import _decoder as _known_decoder
 from ._models import ChatMessage, MessageMetadata, Usage
 from ._sse import ServerSentEvent, SSEDecoder
 from ._transport import TRANSPORT_ERRORS, request_id_of
 
 __all__ = ["ChatStream"]
 
-_decode_known = _known_decoder.decode
 
 _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
 _TERMINAL_EVENTS = (MessageEnd, WorkflowFinished, WorkflowPaused, TTSMessageEnd)
@@ -134,7 +133,7 @@ class ChatStream:
             raise self._interrupted("the stream ended before its terminal event")
 
     async def _iterate(self) -> AsyncIterator[ChatEvent]:
-        decode = _decode_known
+        decode = known_event_decoder().decode
         observe = self._observe
         async for items in self._reads():
             for item in items:
@@ -268,7 +267,7 @@ class ChatStream:
         # Nobody sees the events one by one: the same loop as `_iterate`, minus the yield.
         self._iterator = _exhausted()
         reads = self._reads()
-        decode = _decode_known
+        decode = known_event_decoder().decode
         observe = self._observe
         try:
             async for items in reads:
