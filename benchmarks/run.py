@@ -254,7 +254,7 @@ def run_scenario(
     results: dict[str, Any] = {}
     if kind == "import":
         return {"params": params, "results": import_times(chosen, params["repeat"])}
-    if server is not None:
+    if server is not None and kind in ("stream", "rss", "blocking"):
         params["base_url"] = server.base_url
         prime(server, params["events"], "blocking" if kind == "blocking" else "streaming")
     rounds = 1 if quick else spec["rounds"]
@@ -461,6 +461,13 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def print_targets(report: dict[str, Any]) -> None:
+    print("\n## targets")
+    for t in report["targets"]:
+        unit = t.get("unit", "")
+        print(f"  [{t['status']}] {t['target']}: {t['value']}{unit} (target {t['limit']}{unit})")
+
+
 def machine() -> dict[str, Any]:
     model = ""
     try:
@@ -492,7 +499,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated scenarios: {','.join(SCENARIOS)}")
     parser.add_argument("--peers", help=f"comma-separated peers: {','.join(PEERS)}")
     parser.add_argument("--json", default=str(HERE / "results" / "latest.json"))
+    parser.add_argument("--show", metavar="JSON", help="print the tables of a saved result")
     args = parser.parse_args(argv)
+    if args.show:
+        saved = json.loads(Path(args.show).read_text())
+        print(table(saved))
+        print_targets(saved)
+        return 0
     names = args.only.split(",") if args.only else list(SCENARIOS)
     peers = args.peers.split(",") if args.peers else PEERS
     unknown = [n for n in names if n not in SCENARIOS] + [p for p in peers if p not in PEERS]
@@ -524,10 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     report["seconds"] = round(time.perf_counter() - started, 1)
     text = table(report)
     print(text)
-    print("\n## targets")
-    for t in report["targets"]:
-        unit = t.get("unit", "")
-        print(f"  [{t['status']}] {t['target']}: {t['value']}{unit} (target {t['limit']}{unit})")
+    print_targets(report)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
