@@ -240,7 +240,12 @@ class AsyncPulse:
         # The first attempt runs without the retry machinery (most calls end here, and
         # building a tenacity loop costs more than a loopback round trip). A failure the
         # policy retries is replayed as attempt 1 of the usual loop, so waits, logs and
-        # the attempt count are exactly those of a loop that ran it.
+        # the attempt count are exactly those of a loop that ran it. A per-call
+        # `max_retries` builds its loop first, so a bad value fails before sending.
+        max_retries = options.get("max_retries")
+        what = f"{request.method} {request.path}"
+        policy = self._retry_policy
+        retrying = None if max_retries is None else policy.retrying(max_retries, what=what)
         try:
             return await self._transport.send(request, timeout, stream=stream)
         except APIStatusError as exc:
@@ -248,10 +253,10 @@ class AsyncPulse:
             first.__suppress_context__ = True
         except PulseError as exc:
             first = exc
-        max_retries = options.get("max_retries")
-        if max_retries == 0 or not self._retry_policy.should_retry(first):
+        if max_retries == 0 or not policy.should_retry(first):
             raise first
-        retrying = self._retry_policy.retrying(max_retries, what=f"{request.method} {request.path}")
+        if retrying is None:
+            retrying = policy.retrying(None, what=what)
         replay: list[PulseError] = [first]
         async for attempt in retrying:
             with attempt:
