@@ -9,7 +9,7 @@ its end hands its connection back to the pool for the next request.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -32,20 +32,13 @@ from ._events import (
     known_event_decoder,
 )
 from ._models import ChatMessage, MessageMetadata, Usage
-from ._sse import ServerSentEvent, SSEDecoder
+from ._sse import SSEDecoder
 from ._transport import TRANSPORT_ERRORS, request_id_of
 
 __all__ = ["ChatStream"]
 
-
 _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
 _TERMINAL_EVENTS = (MessageEnd, WorkflowFinished, WorkflowPaused, TTSMessageEnd)
-
-
-async def _exhausted() -> AsyncIterator[ChatEvent]:
-    """The iterator of a stream `until_done` has read: it has nothing more to give."""
-    return
-    yield
 
 
 class ChatStream:
@@ -110,19 +103,34 @@ class ChatStream:
             self.request_id = request_id_of(self._response.headers)
         return self._response
 
-    async def _reads(self) -> AsyncGenerator[list[bytes | ServerSentEvent], None]:
-        """The SSE events of each network read, undecoded (see `SSEDecoder.feed_data`).
-
-        One step per read rather than per event; the consumers decode and observe each
-        event in a plain loop, so an event is dropped as soon as it was seen.
-        """
+    async def _iterate(self) -> AsyncIterator[ChatEvent]:
         response = await self._ensure_open()
         feed = SSEDecoder(self._max_event_size).feed_data
+        decode = known_event_decoder().decode
+        observe = self._observe
         try:
             async for chunk in response.content.iter_any():
-                items = feed(chunk)
-                if items:
-                    yield items
+                for item in feed(chunk):
+                    # The hot path, inlined: a plain `data:` event (every Dify event) is
+                    # decoded in one call, and a text delta observed without a call.
+                    event: ChatEvent
+                    if type(item) is bytes:
+                        try:
+                            event = decode(item)
+                        except msgspec.DecodeError:
+                            event = decode_event(item)  # an unknown event, or a typed error
+                    elif item.event == "ping":  # type: ignore[union-attr]
+                        continue
+                    else:
+                        event = decode_event(item.data, item.event)  # type: ignore[union-attr]
+                    if type(event) is MessageEvent and self.task_id is not None:
+                        self.events_received += 1
+                        self._text_parts.append(event.answer)
+                    elif type(event) is Ping:
+                        continue
+                    else:
+                        observe(event)
+                    yield event
         except TRANSPORT_ERRORS as exc:
             if self._cancelled:
                 return
@@ -131,32 +139,6 @@ class ChatStream:
             await self._release()
         if not self.finished and not self._cancelled:
             raise self._interrupted("the stream ended before its terminal event")
-
-    async def _iterate(self) -> AsyncIterator[ChatEvent]:
-        decode = known_event_decoder().decode
-        observe = self._observe
-        async for items in self._reads():
-            for item in items:
-                # Decode and observe inline (this loop and `until_done`'s are the hot
-                # path): a plain `data:` event, which every Dify event is, in one call.
-                event: ChatEvent
-                if type(item) is bytes:
-                    try:
-                        event = decode(item)
-                    except msgspec.DecodeError:
-                        event = decode_event(item)  # an unknown event, or a typed error
-                elif item.event == "ping":  # type: ignore[union-attr]
-                    continue
-                else:
-                    event = decode_event(item.data, item.event)  # type: ignore[union-attr]
-                if type(event) is MessageEvent and self.task_id is not None:
-                    self.events_received += 1
-                    self._text_parts.append(event.answer)
-                elif type(event) is Ping:
-                    continue
-                else:
-                    observe(event)
-                yield event
 
     def _observe(self, event: ChatEvent) -> None:
         self.events_received += 1
@@ -260,35 +242,8 @@ class ChatStream:
 
     async def until_done(self) -> ChatStream:
         """Read the stream to its end; returns the stream for its accumulated state."""
-        if self._iterator is not None:  # iteration has begun: carry on with it
-            async for _ in self:
-                pass
-            return self
-        # Nobody sees the events one by one: the same loop as `_iterate`, minus the yield.
-        self._iterator = _exhausted()
-        reads = self._reads()
-        decode = known_event_decoder().decode
-        observe = self._observe
-        try:
-            async for items in reads:
-                for item in items:
-                    event: ChatEvent
-                    if type(item) is bytes:
-                        try:
-                            event = decode(item)
-                        except msgspec.DecodeError:
-                            event = decode_event(item)
-                    elif item.event == "ping":  # type: ignore[union-attr]
-                        continue
-                    else:
-                        event = decode_event(item.data, item.event)  # type: ignore[union-attr]
-                    if type(event) is MessageEvent and self.task_id is not None:
-                        self.events_received += 1
-                        self._text_parts.append(event.answer)
-                    elif type(event) is not Ping:
-                        observe(event)
-        finally:
-            await reads.aclose()
+        async for _ in self:
+            pass
         return self
 
     async def final_text(self) -> str:
