@@ -170,7 +170,7 @@ def decode_with(peer_name: str, max_size: int) -> Any:
                     if type(item) is bytes:
                         try:
                             event = decode(item)
-                        except msgspec.DecodeError:
+                        except (msgspec.DecodeError, RecursionError):
                             event = decode_event(item)
                     elif item.event == "ping":
                         continue

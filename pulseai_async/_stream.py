@@ -117,7 +117,7 @@ class ChatStream:
                     if type(item) is bytes:
                         try:
                             event = decode(item)
-                        except msgspec.DecodeError:
+                        except (msgspec.DecodeError, RecursionError):  # deep nesting
                             event = decode_event(item)  # an unknown event, or a typed error
                     elif item.event == "ping":  # type: ignore[union-attr]
                         continue
