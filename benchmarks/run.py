@@ -102,7 +102,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "kind": "decoder",
         "full": {"events": 20000, "repeat": 7},
         "quick": {"events": 5000, "repeat": 3},
-        "rounds": 2,
+        "rounds": 3,
         "peers": ["ours", "floor"],
         "title": "pure decoding, in-memory, 4 KiB chunks",
     },
