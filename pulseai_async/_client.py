@@ -33,7 +33,7 @@ from ._config import (
 )
 from ._conversations import Conversations
 from ._datasets import Datasets
-from ._errors import APIStatusError, PulseValidationError, ResponseDecodeError
+from ._errors import APIStatusError, PulseError, PulseValidationError, ResponseDecodeError
 from ._files import Files
 from ._messages import Messages
 from ._options import RequestOptions
@@ -272,11 +272,31 @@ class AsyncPulse:
     ) -> aiohttp.ClientResponse:
         """Send with retries; a 2xx response with its body unread, or a typed error."""
         timeout = coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
-        retrying = self._retry_policy.retrying(
-            options.get("max_retries"), what=f"{request.method} {request.path}"
-        )
+        # The first attempt runs without the retry machinery (most calls end here, and
+        # building a tenacity loop costs more than a loopback round trip). A failure the
+        # policy retries is replayed as attempt 1 of the usual loop, so waits, logs and
+        # the attempt count are exactly those of a loop that ran it. A per-call
+        # `max_retries` builds its loop first, so a bad value fails before sending.
+        max_retries = options.get("max_retries")
+        what = f"{request.method} {request.path}"
+        policy = self._retry_policy
+        retrying = None if max_retries is None else policy.retrying(max_retries, what=what)
+        try:
+            return await self._transport.send(request, timeout, stream=stream)
+        except APIStatusError as exc:
+            first: PulseError = self._scrubbed(exc)
+            first.__suppress_context__ = True
+        except PulseError as exc:
+            first = exc
+        if max_retries == 0 or not policy.should_retry(first):
+            raise first
+        if retrying is None:
+            retrying = policy.retrying(None, what=what)
+        replay: list[PulseError] = [first]
         async for attempt in retrying:
             with attempt:
+                if replay:
+                    raise replay.pop()
                 try:
                     return await self._transport.send(request, timeout, stream=stream)
                 except APIStatusError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import warnings
 from urllib.parse import urlsplit
@@ -92,6 +91,8 @@ def resolve_base_url(explicit: str | None) -> str:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # only plain-http URLs get here; not worth its import time for all
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -6,6 +6,7 @@ not know yet becomes `UnknownEvent` (its name and raw fields), never an exceptio
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -317,15 +318,21 @@ KNOWN_EVENT_NAMES: frozenset[str] = frozenset(
     cls.__struct_config__.tag for cls in KnownEvent.__args__
 )
 
-_decoder: msgspec.json.Decoder[KnownEvent] = msgspec.json.Decoder(KnownEvent, strict=False)
 _dict_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+@functools.cache
+def known_event_decoder() -> msgspec.json.Decoder[KnownEvent]:
+    """The decoder for the whole union, built on first use: building it costs more
+    than the rest of this module's import, and a program may never stream."""
+    return msgspec.json.Decoder(KnownEvent, strict=False)
 
 
 def decode_event(data: bytes, sse_event: str = "message") -> ChatEvent:
     """Decode one event's data. Raises `ResponseDecodeError` for data that is not a JSON
     object, or for a known event whose fields have the wrong types."""
     try:
-        return _decoder.decode(data)
+        return known_event_decoder().decode(data)
     except msgspec.ValidationError as exc:
         error: Exception = exc
     except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: deep nesting

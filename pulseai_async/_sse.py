@@ -4,8 +4,14 @@ Feed it chunks as they arrive; it returns the events completed by each chunk. It
 on LF, CR and CRLF (a CR ending one chunk and the LF starting the next count once),
 works on bytes so a UTF-8 character split across chunks and U+2028/U+2029/U+0085 inside
 data are untouched, strips a leading BOM, skips comments and data-less blocks (Dify's
-`event: ping`), and bounds one event's size. Each byte is scanned once: a partial line
-is appended to, never re-searched, so time is linear in the input.
+`event: ping`), and bounds one event's size.
+
+It works a block (the lines up to a blank line) at a time: a chunk is split on blank
+lines in C, and a block that is one `data: ` line (every Dify event) becomes an event
+without a Python-level look at its lines; any other block goes through the full
+line-by-line rules. An incomplete block is kept as a list of pieces that is joined only
+when a blank line arrives, so each byte is scanned a bounded number of times and time
+is linear in the input, whatever the event's size.
 """
 
 from __future__ import annotations
@@ -30,17 +36,21 @@ class ServerSentEvent(msgspec.Struct, gc=False, repr_omit_defaults=True):
 
 
 class SSEDecoder:
-    """Incremental SSE parser: `feed(bytes) -> list[ServerSentEvent]`."""
+    """Incremental SSE parser: `feed(bytes) -> list[ServerSentEvent]`.
+
+    `max_event_size` bounds one event's data (its `data` lines joined); the raw bytes
+    of an event still incomplete are bounded by twice that, so a peer that never ends
+    an event (or only sends comments) cannot grow memory without limit.
+    """
 
     __slots__ = (
         "_bom_pending",
-        "_data",
-        "_data_size",
-        "_event",
+        "_ends_lf",
         "_head",
         "_last_id",
         "_max_size",
-        "_partial",
+        "_pending",
+        "_pending_size",
         "_retry",
         "_skip_lf",
     )
@@ -49,10 +59,9 @@ class SSEDecoder:
         if max_event_size <= 0:
             raise ValueError("max_event_size must be positive")
         self._max_size = max_event_size
-        self._partial = bytearray()
-        self._data: list[bytes] = []
-        self._data_size = 0
-        self._event: str | None = None
+        self._pending: list[bytes] = []  # the incomplete block, as received
+        self._pending_size = 0
+        self._ends_lf = False  # the pending block ends with a line end
         self._last_id: str | None = None
         self._retry: int | None = None
         self._skip_lf = False
@@ -66,9 +75,19 @@ class SSEDecoder:
     @property
     def has_pending(self) -> bool:
         """Whether an event was started but not completed (useful at end of stream)."""
-        return bool(self._partial or self._data)
+        return bool(self._pending)
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The events this chunk completes."""
+        return [
+            ServerSentEvent("message", item) if type(item) is bytes else item  # type: ignore[misc]
+            for item in self.feed_data(chunk)
+        ]
+
+    def feed_data(self, chunk: bytes) -> list[bytes | ServerSentEvent]:
+        """Like `feed`, but a plain `message` event (no `event:` name, and no `id:` or
+        `retry:` seen on the stream so far) comes as its data bytes alone: what a chat
+        stream needs, without building an object per event."""
         if self._bom_pending:
             chunk = self._strip_bom(chunk)
         if not chunk:
@@ -82,29 +101,80 @@ class SSEDecoder:
         if b"\r" in chunk:
             self._skip_lf = chunk[-1] == 13
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = chunk.split(b"\n")
-        tail = lines.pop()
-        events: list[ServerSentEvent] = []
-        if lines:
-            if self._partial:
-                self._partial += lines[0]
-                lines[0] = bytes(self._partial)
-                self._partial.clear()
-            for line in lines:
-                if line[:6] == b"data: ":
-                    self._add_data(line[6:])
-                elif not line:
-                    if self._data:
-                        events.append(self._dispatch())
-                    else:
-                        self._event = None
-                else:
-                    self._field(line)
+        pending = self._pending
+        events: list[bytes | ServerSentEvent] = []
+        if pending:
+            # The pending block holds no blank line: one can only start in this chunk,
+            # or be a line end left pending and one starting this chunk. (`in` with one
+            # byte is a memchr, so a huge event costs next to nothing per chunk.)
+            if self._ends_lf and chunk[0] == 10:
+                end, skip = 0, 1
+            elif b"\n" in chunk:
+                end, skip = chunk.find(b"\n\n"), 2
+            else:
+                end, skip = -1, 0
+            if end < 0:
+                pending.append(chunk)
+                self._ends_lf = chunk[-1] == 10
+                self._pending_size += len(chunk)
+                if self._pending_size > 2 * self._max_size:
+                    self._fail()
+                return events
+            if end:
+                pending.append(chunk[:end])
+            elif skip == 1:  # the pending line end and this chunk's make the blank line
+                pending[-1] = pending[-1][:-1]
+            chunk = chunk[end + skip :]
+            event = self._joined(pending)
+            pending.clear()
+            self._pending_size = 0
+            if event is not None:
+                events.append(event)
+        end = chunk.rfind(b"\n\n")
+        if end < 0:
+            tail = chunk
+        else:
+            tail = chunk[end + 2 :]
+            self._complete(chunk, end, events)
         if tail:
-            self._partial += tail
-            if len(self._partial) + self._data_size > self._max_size:
+            pending.append(tail)
+            self._ends_lf = tail[-1] == 10
+            self._pending_size = len(tail)
+            if self._pending_size > 2 * self._max_size:
                 self._fail()
         return events
+
+    def _complete(self, chunk: bytes, end: int, events: list[bytes | ServerSentEvent]) -> None:
+        """Dispatch the complete blocks `chunk[:end]`.
+
+        Split at every `\n\ndata: `, each piece is the data of a one-line `data:` block
+        unless it holds a line end. When no piece does (every Dify event), that is the
+        whole job, done in C; otherwise the odd pieces go through the full rules.
+        """
+        if chunk[:6] == b"data: ":
+            pieces = chunk[6:end].split(b"\n\ndata: ")
+            first = 0
+        else:
+            pieces = chunk[:end].split(b"\n\ndata: ")
+            first = 1  # the first piece is whole blocks, not one block's data
+        plain = self._last_id is None and self._retry is None
+        if not first and plain and chunk.count(b"\n", 0, end) == 2 * len(pieces) - 2:
+            if end > self._max_size and max(map(len, pieces)) >= self._max_size:
+                self._fail()
+            events += pieces
+            return
+        for i, piece in enumerate(pieces):
+            prefixed = i >= first
+            if prefixed and plain and b"\n" not in piece:
+                if len(piece) >= self._max_size:
+                    self._fail()
+                events.append(piece)
+                continue
+            for block in (b"data: " + piece if prefixed else piece).split(b"\n\n"):
+                event = self._one(block)
+                if event is not None:
+                    events.append(event)
+            plain = self._last_id is None and self._retry is None
 
     def _strip_bom(self, chunk: bytes) -> bytes:
         head = self._head + chunk
@@ -115,38 +185,66 @@ class SSEDecoder:
         self._head = b""
         return head[3:] if head.startswith(_BOM) else head
 
-    def _add_data(self, value: bytes) -> None:
-        self._data.append(value)
-        self._data_size += len(value) + 1
-        if self._data_size > self._max_size:
+    def _joined(self, pieces: list[bytes]) -> bytes | ServerSentEvent | None:
+        """The event of a block that came in pieces. A one-line `data:` block (a large
+        Dify event) is joined without its prefix, so its data is copied only once."""
+        head = pieces[0]
+        if head[:6] != b"data: ":
+            return self._one(b"".join(pieces))
+        pieces[0] = head[6:]
+        data = b"".join(pieces)
+        if b"\n" in data:
+            return self._one(b"data: " + data)
+        if len(data) >= self._max_size:
             self._fail()
+        if self._last_id is None and self._retry is None:
+            return data
+        return ServerSentEvent("message", data, self._last_id, self._retry)
 
-    def _field(self, line: bytes) -> None:
-        if line[0] == 58:  # ":" starts a comment
-            return
-        name, colon, value = line.partition(b":")
-        if colon and value[:1] == b" ":
-            value = value[1:]
-        if name == b"data":
-            self._add_data(value)
-        elif name == b"event":
-            self._event = value.decode("utf-8", "replace")
-        elif name == b"id":
-            if b"\0" not in value:
-                self._last_id = value.decode("utf-8", "replace")
-        elif name == b"retry" and value.isdigit():
-            self._retry = int(value)
+    def _one(self, block: bytes) -> bytes | ServerSentEvent | None:
+        if block[:6] == b"data: " and b"\n" not in block:
+            if len(block) - 6 >= self._max_size:
+                self._fail()
+            if self._last_id is None and self._retry is None:
+                return block[6:]
+            return ServerSentEvent("message", block[6:], self._last_id, self._retry)
+        return self._block(block)
 
-    def _dispatch(self) -> ServerSentEvent:
-        data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
-        event = ServerSentEvent(self._event or "message", data, self._last_id, self._retry)
-        self._data = []
-        self._data_size = 0
-        self._event = None
+    def _block(self, block: bytes) -> ServerSentEvent | None:
+        """The full rules for one block: its lines, then the blank line that ended it."""
+        event: ServerSentEvent | None = None
+        name: str | None = None
+        data: list[bytes] = []
+        size = 0
+        for line in [*block.split(b"\n"), b""]:
+            if not line:  # a blank line dispatches (a leading one dispatches nothing)
+                if data:
+                    joined = data[0] if len(data) == 1 else b"\n".join(data)
+                    event = ServerSentEvent(name or "message", joined, self._last_id, self._retry)
+                    data = []
+                    size = 0
+                name = None
+                continue
+            if line[0] == 58:  # ":" starts a comment
+                continue
+            field, colon, value = line.partition(b":")
+            if colon and value[:1] == b" ":
+                value = value[1:]
+            if field == b"data":
+                data.append(value)
+                size += len(value) + 1
+                if size > self._max_size:
+                    self._fail()
+            elif field == b"event":
+                name = value.decode("utf-8", "replace")
+            elif field == b"id":
+                if b"\0" not in value:
+                    self._last_id = value.decode("utf-8", "replace")
+            elif field == b"retry" and value.isdigit():
+                self._retry = int(value)
         return event
 
     def _fail(self) -> None:
-        self._partial.clear()
-        self._data = []
-        self._data_size = 0
+        self._pending.clear()
+        self._pending_size = 0
         raise EventTooLargeError(self._max_size)

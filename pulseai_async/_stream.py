@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
+import msgspec
 
 from ._errors import (
     APIStatusError,
@@ -34,6 +35,7 @@ from ._events import (
     WorkflowFinished,
     WorkflowPaused,
     decode_event,
+    known_event_decoder,
 )
 from ._models import ChatMessage, MessageMetadata, Usage
 from ._sse import SSEDecoder
@@ -111,17 +113,31 @@ class ChatStream:
 
     async def _iterate(self) -> AsyncIterator[ChatEvent]:
         response = await self._ensure_open()
-        decoder = SSEDecoder(self._max_event_size)
+        feed = SSEDecoder(self._max_event_size).feed_data
+        decode = known_event_decoder().decode
         observe = self._observe
         try:
             async for chunk in response.content.iter_any():
-                for sse in decoder.feed(chunk):
-                    if sse.event == "ping":
+                for item in feed(chunk):
+                    # The hot path, inlined: a plain `data:` event (every Dify event) is
+                    # decoded in one call, and a text delta observed without a call.
+                    event: ChatEvent
+                    if type(item) is bytes:
+                        try:
+                            event = decode(item)
+                        except (msgspec.DecodeError, RecursionError):  # deep nesting
+                            event = decode_event(item)  # an unknown event, or a typed error
+                    elif item.event == "ping":  # type: ignore[union-attr]
                         continue
-                    event = decode_event(sse.data, sse.event)
-                    if type(event) is Ping:
+                    else:
+                        event = decode_event(item.data, item.event)  # type: ignore[union-attr]
+                    if type(event) is MessageEvent and self.task_id is not None:
+                        self.events_received += 1
+                        self._text_parts.append(event.answer)
+                    elif type(event) is Ping:
                         continue
-                    observe(event)
+                    else:
+                        observe(event)
                     yield event
         except TRANSPORT_ERRORS as exc:
             if self._cancelled:

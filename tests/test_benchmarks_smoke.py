@@ -1,0 +1,63 @@
+"""The benchmark runner works end to end: its one command writes a checked JSON result.
+
+Only this SDK and the hand-written floor run (no third-party peers needed), on the
+in-memory decoder and on a few streams over loopback. Nothing here asserts a timing:
+performance figures live in `benchmarks/results/`, not in tests.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+RUN = [sys.executable, str(ROOT / "benchmarks" / "run.py")]
+
+
+async def run_bench(tmp_path: Path, *args: str) -> dict:
+    out = tmp_path / "result.json"
+    with anyio.fail_after(100):
+        done = await anyio.run_process(
+            [*RUN, "--quick", "--json", str(out), *args], check=False, cwd=ROOT
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(out.read_text())
+
+
+async def test_decoder_benchmark_reports_our_figures_and_checks_the_text(tmp_path: Path) -> None:
+    report = await run_bench(tmp_path, "--only", "decoder,bigevent", "--peers", "ours,floor")
+    decoder = report["scenarios"]["decoder"]["results"]
+    for peer in ("ours", "floor"):
+        assert "error" not in decoder[peer], decoder[peer]
+        assert decoder[peer]["text_ok"] is True
+        assert decoder[peer]["events"] == report["scenarios"]["decoder"]["params"]["events"] + 5
+        assert decoder[peer]["events_per_s"] > 0 and decoder[peer]["mb_per_s"] > 0
+    assert decoder["floor"]["ratio_to_ours"]["events_per_s"] > 0
+    assert report["scenarios"]["bigevent"]["results"]["ours"]["text_ok"] is True
+    names = {target["target"] for target in report["targets"]}
+    assert "decoder events/s: ours / hand-written splitter + msgspec" in names
+
+
+async def test_streams_over_loopback_are_checked_against_the_server_text(tmp_path: Path) -> None:
+    report = await run_bench(tmp_path, "--only", "long,blocking", "--peers", "ours,floor")
+    for scenario in ("long", "blocking"):
+        results = report["scenarios"][scenario]["results"]
+        assert set(results) == {"ours", "floor"}
+        for result in results.values():
+            assert "error" not in result, result
+            assert result["text_ok"] is True
+            assert result["completed"] == report["scenarios"][scenario]["params"]["streams"]
+            assert result["cpu_s"] >= 0
+
+
+async def test_an_unknown_scenario_is_refused_with_its_name() -> None:
+    with anyio.fail_after(60):
+        done = await anyio.run_process([*RUN, "--only", "nosuch"], check=False, cwd=ROOT)
+    assert done.returncode == 2
+    assert "nosuch" in done.stderr.decode()
