@@ -1,35 +1,12 @@
 """pulseai_async: the async-first Python SDK for the PulseAI LLM app platform."""
 
+import importlib as _importlib
 from contextlib import suppress as _suppress
+from typing import TYPE_CHECKING, Any
 
-from ._app_info import App
-from ._app_models import (
-    AppInfo,
-    AppMeta,
-    AppParameters,
-    Conversation,
-    FeatureToggle,
-    FileUploadSettings,
-    FormControl,
-    HistoryMessage,
-    HistoryMessageFile,
-    ImageUploadSettings,
-    MessageAgentThought,
-    MessageFeedback,
-    SystemParameters,
-    TextToSpeechSettings,
-    ToolIcon,
-    Transcription,
-    UploadedFile,
-)
-from ._audio import Audio, TextToAudio
 from ._chat import Chat
-from ._chunks import ChunkInput, Chunks
 from ._client import AsyncPulse
 from ._config import DEFAULT_BASE_URL, Timeout
-from ._conversations import Conversations, HistoryOrder, SortBy
-from ._datasets import Datasets, Permission
-from ._documents import Documents
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -120,26 +97,6 @@ from ._events import (
     WorkflowPaused,
     WorkflowStarted,
 )
-from ._files import Files
-from ._indexing import ProgressCallback
-from ._knowledge_models import (
-    Dataset,
-    DocForm,
-    Document,
-    DocumentBatch,
-    IndexingProgress,
-    IndexingStatus,
-    IndexingTechnique,
-    ProcessRule,
-    RetrievalModel,
-    RetrievedDocument,
-    RetrievedSegment,
-    RetrieveRecord,
-    RetrieveResult,
-    SearchMethod,
-    Segment,
-)
-from ._messages import Messages, Rating
 from ._models import (
     AnnotationReply,
     ChatMessage,
@@ -149,13 +106,130 @@ from ._models import (
     Usage,
 )
 from ._options import RequestOptions
-from ._pagination import AsyncPager, Page
 from ._retry import RetryPolicy
 from ._signing import HmacSigner, Signer, TimestampSigner
 from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import ChatStream
-from ._uploads import AsyncReadable, FileInput
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._app_info import App
+    from ._app_models import (
+        AppInfo,
+        AppMeta,
+        AppParameters,
+        Conversation,
+        FeatureToggle,
+        FileUploadSettings,
+        FormControl,
+        HistoryMessage,
+        HistoryMessageFile,
+        ImageUploadSettings,
+        MessageAgentThought,
+        MessageFeedback,
+        SystemParameters,
+        TextToSpeechSettings,
+        ToolIcon,
+        Transcription,
+        UploadedFile,
+    )
+    from ._audio import Audio, TextToAudio
+    from ._chunks import ChunkInput, Chunks
+    from ._conversations import Conversations, HistoryOrder, SortBy
+    from ._datasets import Datasets, Permission
+    from ._documents import Documents
+    from ._files import Files
+    from ._indexing import ProgressCallback
+    from ._knowledge_models import (
+        Dataset,
+        DocForm,
+        Document,
+        DocumentBatch,
+        IndexingProgress,
+        IndexingStatus,
+        IndexingTechnique,
+        ProcessRule,
+        RetrievalModel,
+        RetrievedDocument,
+        RetrievedSegment,
+        RetrieveRecord,
+        RetrieveResult,
+        SearchMethod,
+        Segment,
+    )
+    from ._messages import Messages, Rating
+    from ._pagination import AsyncPager, Page
+    from ._uploads import AsyncReadable, FileInput
+
+# The App and Knowledge halves load on first use, so `import pulseai_async` costs little
+# more than its dependencies; type checkers see the imports above.
+_LAZY: dict[str, str] = {
+    "App": "._app_info",
+    "AppInfo": "._app_models",
+    "AppMeta": "._app_models",
+    "AppParameters": "._app_models",
+    "AsyncPager": "._pagination",
+    "AsyncReadable": "._uploads",
+    "Audio": "._audio",
+    "ChunkInput": "._chunks",
+    "Chunks": "._chunks",
+    "Conversation": "._app_models",
+    "Conversations": "._conversations",
+    "Dataset": "._knowledge_models",
+    "Datasets": "._datasets",
+    "DocForm": "._knowledge_models",
+    "Document": "._knowledge_models",
+    "DocumentBatch": "._knowledge_models",
+    "Documents": "._documents",
+    "FeatureToggle": "._app_models",
+    "FileInput": "._uploads",
+    "FileUploadSettings": "._app_models",
+    "Files": "._files",
+    "FormControl": "._app_models",
+    "HistoryMessage": "._app_models",
+    "HistoryMessageFile": "._app_models",
+    "HistoryOrder": "._conversations",
+    "ImageUploadSettings": "._app_models",
+    "IndexingProgress": "._knowledge_models",
+    "IndexingStatus": "._knowledge_models",
+    "IndexingTechnique": "._knowledge_models",
+    "MessageAgentThought": "._app_models",
+    "MessageFeedback": "._app_models",
+    "Messages": "._messages",
+    "Page": "._pagination",
+    "Permission": "._datasets",
+    "ProcessRule": "._knowledge_models",
+    "ProgressCallback": "._indexing",
+    "Rating": "._messages",
+    "RetrievalModel": "._knowledge_models",
+    "RetrieveRecord": "._knowledge_models",
+    "RetrieveResult": "._knowledge_models",
+    "RetrievedDocument": "._knowledge_models",
+    "RetrievedSegment": "._knowledge_models",
+    "SearchMethod": "._knowledge_models",
+    "Segment": "._knowledge_models",
+    "SortBy": "._conversations",
+    "SystemParameters": "._app_models",
+    "TextToAudio": "._audio",
+    "TextToSpeechSettings": "._app_models",
+    "ToolIcon": "._app_models",
+    "Transcription": "._app_models",
+    "UploadedFile": "._app_models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -321,7 +395,7 @@ __all__ = [
 # Tracebacks name `pulseai_async.RateLimitError`, not the private module that defines it.
 # Only exceptions: msgspec resolves a Struct's annotations through its `__module__`.
 for _name in __all__:
-    _obj = globals()[_name]
+    _obj = globals().get(_name)
     if isinstance(_obj, type) and issubclass(_obj, BaseException):
         with _suppress(AttributeError, TypeError):
             _obj.__module__ = __name__

@@ -11,14 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import aiohttp
 import msgspec
 
-from ._app_info import App
-from ._audio import Audio
-from ._chat import Chat
 from ._config import (
     API_KEY_ENV,
     DEFAULT_MAX_CONNECTIONS,
@@ -31,12 +28,9 @@ from ._config import (
     resolve_api_key,
     resolve_base_url,
 )
-from ._conversations import Conversations
-from ._datasets import Datasets
 from ._errors import APIStatusError, PulseError, PulseValidationError, ResponseDecodeError
-from ._files import Files
-from ._messages import Messages
 from ._options import RequestOptions
+from ._resource import lazy_resource
 from ._retry import RetryPolicy
 from ._signing import Signer, TimestampSigner
 from ._transport import (
@@ -48,6 +42,15 @@ from ._transport import (
     translate,
 )
 from ._validation import check_count
+
+if TYPE_CHECKING:
+    from ._app_info import App
+    from ._audio import Audio
+    from ._chat import Chat
+    from ._conversations import Conversations
+    from ._datasets import Datasets
+    from ._files import Files
+    from ._messages import Messages
 
 __all__ = ["AsyncPulse"]
 
@@ -75,13 +78,13 @@ class AsyncPulse:
     `PULSEAI_KNOWLEDGE_API_KEY` and `PULSEAI_BASE_URL`.
     """
 
-    chat: Chat
-    conversations: Conversations
-    messages: Messages
-    files: Files
-    audio: Audio
-    app: App
-    datasets: Datasets
+    chat: lazy_resource[Chat] = lazy_resource("._chat", "Chat")
+    conversations: lazy_resource[Conversations] = lazy_resource("._conversations", "Conversations")
+    messages: lazy_resource[Messages] = lazy_resource("._messages", "Messages")
+    files: lazy_resource[Files] = lazy_resource("._files", "Files")
+    audio: lazy_resource[Audio] = lazy_resource("._audio", "Audio")
+    app: lazy_resource[App] = lazy_resource("._app_info", "App")
+    datasets: lazy_resource[Datasets] = lazy_resource("._datasets", "Datasets")
 
     def __init__(
         self,
@@ -136,16 +139,6 @@ class AsyncPulse:
             verify_ssl=verify_ssl,
         )
         self._owns_transport = True
-        self._attach_resources()
-
-    def _attach_resources(self) -> None:
-        self.chat = Chat(self)
-        self.conversations = Conversations(self)
-        self.messages = Messages(self)
-        self.files = Files(self)
-        self.audio = Audio(self)
-        self.app = App(self)
-        self.datasets = Datasets(self)
 
     # --- configuration ----------------------------------------------------------------
 
@@ -197,7 +190,9 @@ class AsyncPulse:
             if check_count("max_event_size", max_event_size) == 0:
                 raise PulseValidationError("max_event_size must be positive")
             clone._max_event_size = max_event_size
-        clone._attach_resources()
+        for name, value in vars(AsyncPulse).items():  # resources bound to the original
+            if isinstance(value, lazy_resource):
+                clone.__dict__.pop(name, None)
         return clone
 
     # --- lifecycle --------------------------------------------------------------------

@@ -404,3 +404,30 @@ async def test_key_never_in_repr_logs_or_exceptions(
     texts += [repr(r) for r in emulator.requests]
     assert all(key not in text for text in texts)
     assert any("upstream echoed" in text for text in texts)
+
+
+async def test_with_options_copies_use_their_own_options_on_every_resource(
+    emulator: Emulator,
+) -> None:
+    emulator.faults.add(path="/chat-messages", status=500, times=10)
+    async with emulator.client(retry_policy=FAST_RETRIES) as pulse:
+        assert pulse.chat is pulse.chat  # one resource per client, created on first use
+        no_retries = pulse.with_options(max_retries=0)
+        assert no_retries.chat is not pulse.chat
+        with pytest.raises(pa.InternalServerError):
+            await no_retries.chat.send("hi", user="u")
+    assert emulator.hits("/chat-messages") == 1
+
+
+def test_importing_the_package_leaves_the_knowledge_api_unloaded() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pulseai_async as pa\n"
+        "assert 'pulseai_async._documents' not in sys.modules\n"
+        "assert pa.Documents.__name__ == 'Documents'\n"
+        "assert 'pulseai_async._documents' in sys.modules\n"
+        "assert set(pa.__all__) <= set(dir(pa))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
