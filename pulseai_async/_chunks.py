@@ -85,14 +85,14 @@ class Chunks(Resource):
         *,
         keyword: str | None = None,
         status: str | None = None,
-        page_size: int = 20,
+        limit: int = 20,
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[Segment]:
         """Every chunk of a document in order (`async for`). Old servers answer with all
         chunks at once and no `has_more`; that is one page."""
         if status is not None:
             check_text("status", status)
-        params = {"limit": check_limit(page_size), "keyword": keyword, "status": status}
+        params = {"limit": check_limit(limit), "keyword": keyword, "status": status}
         path = self._path(dataset_id, document_id)
         return knowledge_pager(self._client, path, _SegmentList, params, options)
 

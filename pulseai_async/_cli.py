@@ -289,7 +289,7 @@ def _conversations_command(args: argparse.Namespace) -> int:
 def _kb_list_command(args: argparse.Namespace) -> int:
     return _print_listing(
         args,
-        lambda pulse: pulse.datasets.list(page_size=args.limit),
+        lambda pulse: pulse.datasets.list(limit=args.limit),
         lambda ds: f"{ds.id}  {ds.document_count:>4} docs  {ds.name}",
         "(no knowledge bases)",
     )

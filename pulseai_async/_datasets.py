@@ -101,11 +101,11 @@ class Datasets(Resource):
         *,
         keyword: str | None = None,
         include_all: bool | None = None,
-        page_size: int = 20,
+        limit: int = 20,
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[Dataset]:
         """Every knowledge base, fetched a page at a time: `async for ds in ...list()`."""
-        params = {"limit": check_limit(page_size), "keyword": keyword, "include_all": include_all}
+        params = {"limit": check_limit(limit), "keyword": keyword, "include_all": include_all}
         return knowledge_pager(self._client, "/datasets", ListPage[Dataset], params, options)
 
     async def delete(self, dataset_id: str, **options: Unpack[RequestOptions]) -> None:

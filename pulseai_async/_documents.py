@@ -258,12 +258,12 @@ class Documents(Resource):
         *,
         keyword: str | None = None,
         status: str | None = None,
-        page_size: int = 20,
+        limit: int = 20,
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[Document]:
         """Every document of a knowledge base, a page at a time (`async for`)."""
         params = {
-            "limit": check_limit(page_size),
+            "limit": check_limit(limit),
             "keyword": keyword,
             "status": optional_choice("status", status, DOCUMENT_STATUSES),
         }

@@ -55,8 +55,8 @@ def check_name(name: str, value: object, *, max_length: int) -> str:
 
 
 def check_limit(value: object) -> int:
-    """A listing's `page_size` (sent as `limit`)."""
-    return check_int("page_size", value, 1, MAX_PAGE_SIZE)
+    """A listing's page size, sent as `limit` (1 to 100)."""
+    return check_int("limit", value, 1, MAX_PAGE_SIZE)
 
 
 def process_rule_body(rule: ProcessRule | Mapping[str, Any] | None) -> dict[str, Any]:

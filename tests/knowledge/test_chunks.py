@@ -97,7 +97,7 @@ async def test_bad_chunks_are_refused_before_sending(
 async def test_list_pages_and_filters(emulator: Emulator, pulse: pa.AsyncPulse) -> None:
     dataset, document = await indexed_document(pulse)
     emulator.requests.clear()
-    chunks = await pulse.datasets.chunks.list(dataset.id, document.id, page_size=3).collect()
+    chunks = await pulse.datasets.chunks.list(dataset.id, document.id, limit=3).collect()
     assert [chunk.content for chunk in chunks] == TRAVEL.split("\n\n")
     assert all(chunk.status == "completed" for chunk in chunks)
     assert len(emulator.requests) == 2
@@ -116,7 +116,7 @@ async def test_old_servers_list_every_chunk_at_once() -> None:
         await pulse.datasets.documents.wait_until_indexed(dataset.id, created.batch, **FAST_POLL)
         emulator.requests.clear()
         chunks = await pulse.datasets.chunks.list(
-            dataset.id, created.document.id, page_size=2
+            dataset.id, created.document.id, limit=2
         ).collect()
         assert len(chunks) == 4  # no has_more at all: one page, no second request
         assert len(emulator.requests) == 1

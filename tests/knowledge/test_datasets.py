@@ -79,7 +79,7 @@ async def test_duplicate_name_is_a_typed_conflict(pulse: pa.AsyncPulse) -> None:
 async def test_list_iterates_every_page(emulator: Emulator, pulse: pa.AsyncPulse) -> None:
     for index in range(5):
         await pulse.datasets.create(f"kb-{index}")
-    names = [dataset.name async for dataset in pulse.datasets.list(page_size=2)]
+    names = [dataset.name async for dataset in pulse.datasets.list(limit=2)]
     assert sorted(names) == [f"kb-{index}" for index in range(5)]
     assert emulator.hits("/datasets", "GET") == 3
     assert [r.query["page"] for r in emulator.requests if r.method == "GET"] == ["1", "2", "3"]
@@ -88,7 +88,7 @@ async def test_list_iterates_every_page(emulator: Emulator, pulse: pa.AsyncPulse
 async def test_list_pages_and_keyword(pulse: pa.AsyncPulse) -> None:
     for name in ("alpha docs", "beta docs", "gamma"):
         await pulse.datasets.create(name)
-    page = await pulse.datasets.list(keyword="docs", page_size=1).first_page()
+    page = await pulse.datasets.list(keyword="docs", limit=1).first_page()
     assert len(page) == 1
     assert page.has_more
     matching = await pulse.datasets.list(keyword="docs").collect()
@@ -105,7 +105,7 @@ async def test_list_stops_despite_the_old_has_more_bug() -> None:
         )
         assert last["has_more"] is True
         emulator.requests.clear()
-        listed = await pulse.datasets.list(page_size=2).collect()
+        listed = await pulse.datasets.list(limit=2).collect()
         assert len(listed) == 4
         assert emulator.hits("/datasets", "GET") == 2
 

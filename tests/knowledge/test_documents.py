@@ -253,7 +253,7 @@ async def test_list_pages_filters_and_statuses(emulator: Emulator, pulse: pa.Asy
         )
     await pulse.datasets.documents.wait_until_indexed(dataset.id, created.batch, **FAST_POLL)
     emulator.requests.clear()
-    documents = await pulse.datasets.documents.list(dataset.id, page_size=2).collect()
+    documents = await pulse.datasets.documents.list(dataset.id, limit=2).collect()
     assert [d.name for d in documents] == [f"doc-{index}.txt" for index in range(5)]
     assert emulator.hits(f"/datasets/{dataset.id}/documents", "GET") == 3
     assert all(d.display_status == "available" for d in documents)
@@ -263,8 +263,8 @@ async def test_list_pages_filters_and_statuses(emulator: Emulator, pulse: pa.Asy
     assert errors == []
     with pytest.raises(pa.PulseValidationError, match="status must be one of"):
         pulse.datasets.documents.list(dataset.id, status="done")
-    with pytest.raises(pa.PulseValidationError, match="page_size"):
-        pulse.datasets.documents.list(dataset.id, page_size=101)
+    with pytest.raises(pa.PulseValidationError, match="limit"):
+        pulse.datasets.documents.list(dataset.id, limit=101)
 
 
 async def test_update_status_disables_and_archives(pulse: pa.AsyncPulse) -> None:
