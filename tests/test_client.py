@@ -241,10 +241,8 @@ async def test_html_from_a_proxy_on_502_is_a_bad_gateway_error(emulator: Emulato
 async def test_slow_server_raises_api_timeout_error(emulator: Emulator) -> None:
     emulator.faults.add(path="/chat-messages", delay=2.0, times=5)
     async with emulator.client(timeout=pa.Timeout(connect=1, read=0.2, total=10)) as pulse:
-        started = time.monotonic()
-        with pytest.raises(pa.APITimeoutError) as caught:
+        with pytest.raises(pa.APITimeoutError) as caught:  # the answer would come at 2 s
             await pulse.chat.send("hi", user="u")
-    assert time.monotonic() - started < 1.9
     assert caught.value.phase == "read"
     assert emulator.hits("/chat-messages") == 1  # a read timeout may have acted: no retry
 
@@ -339,7 +337,7 @@ def test_environment_configures_key_and_base_url(monkeypatch: pytest.MonkeyPatch
     assert pa.AsyncPulse().base_url == "https://api-platform.digitpulse.ai/v1"
 
 
-def test_base_url_must_be_http(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_base_url_must_be_http() -> None:
     with pytest.raises(pa.PulseValidationError, match="base_url"):
         pa.AsyncPulse("k", base_url="ftp://example.com/v1")
 

@@ -6,6 +6,8 @@ from hypothesis import strategies as st
 
 from pulseai_async import EventTooLargeError, ServerSentEvent, SSEDecoder
 
+from .conftest import split
+
 E = ServerSentEvent
 UNICODE = "héllo 世界 🎉 \u2028 \u2029 \u0085 end"
 
@@ -140,7 +142,5 @@ def test_rechunking_never_changes_the_events(frames, cuts) -> None:
             wire += b"data: " + line.encode() + eol
         wire += eol
     whole = feed_all([wire])
-    points = sorted({c % (len(wire) + 1) for c in cuts})
-    pieces = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
-    assert feed_all(pieces) == whole
+    assert feed_all(split(wire, cuts)) == whole
     assert feed_all([wire[i : i + 1] for i in range(len(wire))]) == whole

@@ -11,36 +11,7 @@ from hypothesis import strategies as st
 
 from pulseai_async import EventTooLargeError, ServerSentEvent, SSEDecoder
 
-
-def spec_events(wire: bytes) -> list[ServerSentEvent]:
-    """The WHATWG event-stream interpretation, one line at a time (whole input)."""
-    if wire.startswith(b"\xef\xbb\xbf"):
-        wire = wire[3:]
-    lines = wire.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-    lines.pop()  # an unterminated last line is never processed
-    events, data, name, last_id, retry = [], [], None, None, None
-    for line in lines:
-        if not line:
-            if data:
-                joined = b"\n".join(data)
-                events.append(ServerSentEvent(name or "message", joined, last_id, retry))
-            data, name = [], None
-            continue
-        if line.startswith(b":"):
-            continue
-        field, colon, value = line.partition(b":")
-        if colon and value.startswith(b" "):
-            value = value[1:]
-        if field == b"data":
-            data.append(value)
-        elif field == b"event":
-            name = value.decode("utf-8", "replace")
-        elif field == b"id" and b"\0" not in value:
-            last_id = value.decode("utf-8", "replace")
-        elif field == b"retry" and value.isdigit():
-            retry = int(value)
-    return events
-
+from .conftest import spec_events, split
 
 text = st.text(
     alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=12
@@ -74,9 +45,7 @@ def feed(chunks: list[bytes], size: int = 1 << 20) -> list[ServerSentEvent]:
 )
 def test_any_stream_cut_anywhere_matches_the_spec(wire: bytes, eol: bytes, cuts: list[int]) -> None:
     wire = wire.replace(b"\n", eol)
-    points = sorted({c % (len(wire) + 1) for c in cuts})
-    pieces = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
-    assert feed(pieces) == spec_events(wire)
+    assert feed(split(wire, cuts)) == spec_events(wire)
 
 
 def test_a_ping_between_dify_events_in_one_read_keeps_every_event() -> None:

@@ -9,7 +9,7 @@ import pulseai_async as pa
 from pulseai_async.testing import Emulator
 from pulseai_async.testing._audio_routes import synthesize
 
-from ..conftest import checked_out
+from ..conftest import Serve, checked_out
 
 pytestmark = pytest.mark.anyio
 
@@ -143,7 +143,7 @@ async def test_speech_to_text_errors(emulator: Emulator, pulse: pa.AsyncPulse) -
         await pulse.audio.speech_to_text(("a.wav", b"x"), user="u")
 
 
-async def test_a_dropped_audio_stream_raises_stream_interrupted() -> None:
+async def test_a_dropped_audio_stream_raises_stream_interrupted(serve: Serve) -> None:
     """A purpose-built server that sends part of the audio, then drops the connection."""
     from aiohttp import web
 
@@ -158,18 +158,10 @@ async def test_a_dropped_audio_stream_raises_stream_interrupted() -> None:
 
     app = web.Application()
     app.router.add_post("/v1/text-to-audio", half_then_drop)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        async with pa.AsyncPulse(api_key="k", base_url=f"http://127.0.0.1:{port}/v1") as pulse:
-            audio = pulse.audio.text_to_audio("hi", user="u")
-            with pytest.raises(pa.StreamInterruptedError, match="audio stream broke"):
-                await audio.read()
-            assert audio.content_type == "audio/mpeg"
-            assert audio.bytes_received >= 3
-            assert checked_out(pulse) == 0
-    finally:
-        await runner.cleanup()
+    async with pa.AsyncPulse(api_key="k", base_url=await serve(app)) as pulse:
+        audio = pulse.audio.text_to_audio("hi", user="u")
+        with pytest.raises(pa.StreamInterruptedError, match="audio stream broke"):
+            await audio.read()
+        assert audio.content_type == "audio/mpeg"
+        assert audio.bytes_received >= 3
+        assert checked_out(pulse) == 0

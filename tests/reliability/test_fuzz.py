@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 import pulseai_async as pa
 from pulseai_async._config import DEFAULT_MAX_EVENT_SIZE
 from pulseai_async._events import decode_event
+
+from ..conftest import Serve, spec_events, split
 
 pytestmark = pytest.mark.anyio
 
@@ -121,48 +123,9 @@ def sse_streams(draw: st.DrawFn) -> bytes:
     return b"".join(parts)
 
 
-def split(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
-
-
-# --- the reference: the WHATWG algorithm, line by line on the whole input --------------------
-
-
-def reference_events(stream: bytes) -> list[tuple[str, bytes, str | None, int | None]]:
-    if stream.startswith(BOM):
-        stream = stream[3:]
-    *lines, _incomplete = re.split(rb"\r\n|\r|\n", stream)
-    events: list[tuple[str, bytes, str | None, int | None]] = []
-    data: list[bytes] = []
-    event: str | None = None
-    last_id: str | None = None
-    retry: int | None = None
-    for line in lines:
-        if not line:
-            if data:
-                events.append((event or "message", b"\n".join(data), last_id, retry))
-            data, event = [], None
-            continue
-        if line.startswith(b":"):
-            continue
-        name, colon, value = line.partition(b":")
-        if colon and value.startswith(b" "):
-            value = value[1:]
-        if name == b"data":
-            data.append(value)
-        elif name == b"event":
-            event = value.decode("utf-8", "replace")
-        elif name == b"id" and b"\0" not in value:
-            last_id = value.decode("utf-8", "replace")
-        elif name == b"retry" and value.isdigit():
-            retry = int(value)
-    return events
-
-
 def decode_all(chunks: list[bytes], limit: int = DEFAULT_MAX_EVENT_SIZE) -> list[Any]:
     decoder = pa.SSEDecoder(limit)
-    return [(e.event, e.data, e.id, e.retry) for chunk in chunks for e in decoder.feed(chunk)]
+    return [event for chunk in chunks for event in decoder.feed(chunk)]
 
 
 # --- the decoder alone --------------------------------------------------------------------
@@ -190,10 +153,10 @@ def test_arbitrary_bytes_raise_nothing_but_sdk_errors(
 @given(stream=sse_streams(), cuts=st.lists(st.integers(0, 10**6), max_size=30))
 def test_arbitrary_frames_decode_as_the_standard_says(stream: bytes, cuts: list[int]) -> None:
     chunks = split(stream, cuts)
-    assert decode_all(chunks) == reference_events(stream)
-    for event_type, data, _id, _retry in decode_all(chunks):
+    assert decode_all(chunks) == spec_events(stream)
+    for event in decode_all(chunks):
         try:
-            decoded = decode_event(data, event_type)
+            decoded = decode_event(event.data, event.event)
         except pa.ResponseDecodeError:
             continue
         assert isinstance(decoded, pa.Event | pa.UnknownEvent)
@@ -203,7 +166,7 @@ def test_arbitrary_frames_decode_as_the_standard_says(stream: bytes, cuts: list[
 @given(data=st.binary(max_size=400).map(lambda b: b.replace(b"x", b"\r")),
        cuts=st.lists(st.integers(0, 400), max_size=40))  # fmt: skip
 def test_how_the_bytes_are_split_never_matters(data: bytes, cuts: list[int]) -> None:
-    assert decode_all(split(data, cuts)) == decode_all([data]) == reference_events(data)
+    assert decode_all(split(data, cuts)) == decode_all([data]) == spec_events(data)
 
 
 @pytest.mark.parametrize("depth", [1_000, 100_000])
@@ -225,10 +188,10 @@ class Script:
 
 
 @pytest.fixture
-async def script_server() -> AsyncIterator[tuple[Script, str]]:
+async def script_server(serve: Serve) -> tuple[Script, str]:
     script = Script()
 
-    async def serve(request: web.Request) -> web.StreamResponse:
+    async def respond(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers=script.headers)
         await response.prepare(request)
         for chunk in script.chunks:
@@ -237,16 +200,8 @@ async def script_server() -> AsyncIterator[tuple[Script, str]]:
         return response
 
     app = web.Application()
-    app.router.add_post("/v1/chat-messages", serve)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield script, f"http://127.0.0.1:{port}/v1"
-    finally:
-        await runner.cleanup()
+    app.router.add_post("/v1/chat-messages", respond)
+    return script, await serve(app)
 
 
 async def consume(base_url: str) -> pa.ChatStream:

@@ -8,7 +8,6 @@ import logging
 import ssl
 import traceback
 import warnings
-from collections.abc import AsyncIterator
 
 import aiohttp
 import anyio
@@ -19,7 +18,7 @@ from aiohttp import web
 import pulseai_async as pa
 from pulseai_async.testing import Emulator, Fault
 
-from ..conftest import FAST_RETRIES
+from ..conftest import FAST_RETRIES, Serve
 
 pytestmark = pytest.mark.anyio
 
@@ -120,18 +119,12 @@ def authority() -> trustme.CA:
 
 
 @pytest.fixture
-async def https_emulator(authority: trustme.CA) -> AsyncIterator[tuple[Emulator, str]]:
+async def https_emulator(authority: trustme.CA, serve: Serve) -> tuple[Emulator, str]:
     """The emulator's app behind TLS with a certificate no public CA signed."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     emulator = Emulator(api_key=KEY)
-    runner = web.AppRunner(emulator.make_app(), access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
-    try:
-        yield emulator, f"https://127.0.0.1:{runner.addresses[0][1]}/v1"
-    finally:
-        await runner.cleanup()
+    return emulator, await serve(emulator.make_app(), ssl_context=context)
 
 
 async def test_self_signed_server_is_refused_by_default(
@@ -207,7 +200,7 @@ def test_loopback_and_https_do_not_warn(url: str) -> None:
         assert pa.AsyncPulse(KEY, base_url=url).base_url == url
 
 
-async def test_key_echoed_in_an_undecodable_body_is_masked() -> None:
+async def test_key_echoed_in_an_undecodable_body_is_masked(serve: Serve) -> None:
     # A debugging proxy or echo service answers 200 with the request headers: the body
     # does not decode as the documented shape, and the error must not carry the key.
     async def echo(request: web.Request) -> web.Response:
@@ -215,18 +208,11 @@ async def test_key_echoed_in_an_undecodable_body_is_masked() -> None:
 
     app = web.Application()
     app.router.add_get("/v1/info", echo)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    try:
-        async with pa.AsyncPulse(KEY, base_url=f"http://127.0.0.1:{port}/v1") as pulse:
-            with pytest.raises(pa.ResponseDecodeError) as caught:
-                await pulse.app.info()
-            with pytest.raises(pa.ResponseDecodeError) as raw:
-                await pulse.request("GET", "/info")
-    finally:
-        await runner.cleanup()
+    async with pa.AsyncPulse(KEY, base_url=await serve(app)) as pulse:
+        with pytest.raises(pa.ResponseDecodeError) as caught:
+            await pulse.app.info()
+        with pytest.raises(pa.ResponseDecodeError) as raw:
+            await pulse.request("GET", "/info")
     for exc in (caught.value, raw.value):
         assert exc.body == b"<pre>Bearer ***</pre>"
         assert not [text for text in exception_texts(exc) if KEY in text]
