@@ -197,7 +197,7 @@ async def test_bad_input_is_one_line_before_anything_is_sent(emulator: Emulator)
 
 
 async def test_ctrl_c_stops_the_generation_and_exits_cleanly(emulator: Emulator) -> None:
-    emulator.answer = "one two three four five six seven eight nine ten eleven twelve"
+    emulator.answer = "one two " + "more " * 60 + "end"  # 12 s: Ctrl-C comes long before
     emulator.token_delay = 0.2
     async with await anyio.open_process(
         [sys.executable, "-m", "pulseai_async", "chat", "count", "--user", "dan"],
@@ -239,7 +239,10 @@ async def test_ctrl_c_before_the_first_event_exits_cleanly(emulator: Emulator) -
 async def test_ctrl_c_in_interactive_mode_stops_the_answer_and_keeps_chatting(
     emulator: Emulator,
 ) -> None:
-    emulator.answer = lambda query: f"{query}: one two three four five six seven eight nine"
+    def answer(query: str) -> str:  # 12 s when slow: Ctrl-C comes long before the end
+        return f"{query}: one two " + "more " * 60 + "nine"
+
+    emulator.answer = answer
     emulator.token_delay = 0.2
     async with await anyio.open_process(
         [sys.executable, "-m", "pulseai_async", "chat"], env=cli_env(emulator)
@@ -261,7 +264,7 @@ async def test_ctrl_c_in_interactive_mode_stops_the_answer_and_keeps_chatting(
             assert await process.wait() == 0
     assert task.stopped.is_set()
     assert emulator.hits(f"/chat-messages/{task_id}/stop", "POST") == 1
-    assert rest.decode().splitlines()[-1] == "fast: one two three four five six seven eight nine"
+    assert rest.decode().splitlines()[-1] == answer("fast")
     (conversation,) = emulator.state.conversations.values()  # the second turn continued it
     assert [m.query for m in conversation.messages][-1] == "fast"
 

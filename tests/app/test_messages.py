@@ -111,7 +111,7 @@ async def test_other_bad_requests_stay_bad_requests(
 
 async def test_stop_generate_ends_a_stream_early(emulator: Emulator, pulse: pa.AsyncPulse) -> None:
     emulator.token_delay = 0.02
-    emulator.answer = " ".join(f"word{i}" for i in range(200))
+    emulator.answer = " ".join(f"word{i}" for i in range(1000))  # 20 s if never stopped
     async with pulse.chat.stream("Go on and on", user="u") as stream:
         async for event in stream:
             if isinstance(event, pa.MessageEvent):
@@ -119,6 +119,6 @@ async def test_stop_generate_ends_a_stream_early(emulator: Emulator, pulse: pa.A
                 break
         rest = [event async for event in stream]
     assert isinstance(rest[-1], pa.MessageEnd)
-    assert len(stream.text.split()) < 200
+    assert len(stream.text.split()) < 1000
     stop = [r for r in emulator.requests if r.path.endswith("/stop")]
     assert len(stop) == 1 and stop[0].json() == {"user": "u"}
