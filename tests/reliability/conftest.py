@@ -7,6 +7,7 @@ import resource
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import pytest
@@ -48,13 +49,19 @@ class EmulatorProcess:
                 self.process.stdout.close()
 
 
-@pytest.fixture(scope="module")
-def emulator_process() -> Iterator[EmulatorProcess]:
-    process = EmulatorProcess("--no-record")
-    try:
-        yield process
-    finally:
-        process.stop()
+def emulator_process_fixture(*args: str) -> Any:
+    """A module-scoped `emulator_process` fixture: the emulator in its own process, with
+    these command-line options (and `--no-record`, for long runs)."""
+
+    @pytest.fixture(scope="module")
+    def emulator_process() -> Iterator[EmulatorProcess]:
+        process = EmulatorProcess("--no-record", *args)
+        try:
+            yield process
+        finally:
+            process.stop()
+
+    return emulator_process
 
 
 def open_fds() -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import tracemalloc
 import warnings
-from collections.abc import Iterator
 
 import anyio
 import pytest
@@ -15,7 +14,7 @@ import pytest
 import pulseai_async as pa
 
 from ..conftest import checked_out
-from .conftest import EmulatorProcess, open_fds, wait_for_fds
+from .conftest import EmulatorProcess, emulator_process_fixture, open_fds, wait_for_fds
 
 pytestmark = pytest.mark.anyio
 
@@ -24,13 +23,7 @@ STREAMS = 5000
 CEILING = 2 * 1024 * 1024  # bytes still allocated after 5,000 broken-off streams
 
 
-@pytest.fixture(scope="module")
-def emulator_process() -> Iterator[EmulatorProcess]:
-    process = EmulatorProcess("--no-record", "--answer", "Short answer, three events.")
-    try:
-        yield process
-    finally:
-        process.stop()
+emulator_process = emulator_process_fixture("--answer", "Short answer, three events.")
 
 
 async def test_5000_streams_broken_off_early_do_not_leak(

@@ -3,8 +3,6 @@ its own process, all complete with the right text, and leave nothing open behind
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import anyio
 import pytest
 
@@ -12,22 +10,22 @@ import pulseai_async as pa
 from pulseai_async.testing._emulator import default_answer
 
 from ..conftest import checked_out
-from .conftest import EmulatorProcess, ensure_fd_limit, open_fds, wait_for_fds
+from .conftest import (
+    EmulatorProcess,
+    emulator_process_fixture,
+    ensure_fd_limit,
+    open_fds,
+    wait_for_fds,
+)
 
 pytestmark = pytest.mark.anyio
 
 STREAMS = 1000
 
 
-@pytest.fixture(scope="module")
-def emulator_process() -> Iterator[EmulatorProcess]:
-    # 40 ms between tokens makes each answer last about a second, so the
-    # thousand streams really are open at the same time.
-    process = EmulatorProcess("--no-record", "--token-delay", "0.04")
-    try:
-        yield process
-    finally:
-        process.stop()
+# 40 ms between tokens makes each answer last about a second, so the
+# thousand streams really are open at the same time.
+emulator_process = emulator_process_fixture("--token-delay", "0.04")
 
 
 async def test_thousand_concurrent_streams_over_one_client(
