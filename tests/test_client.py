@@ -1,16 +1,19 @@
 """The core client against the emulator: happy path, typed errors, retries, timeouts."""
 
+import hashlib
+import hmac
 import logging
 import time
 import uuid
 from decimal import Decimal
 
 import pytest
+from aiohttp import web
 
 import pulseai_async as pa
 from pulseai_async.testing import Emulator
 
-from .conftest import FAST_RETRIES
+from .conftest import FAST_RETRIES, Serve
 
 pytestmark = pytest.mark.anyio
 
@@ -282,18 +285,32 @@ async def test_headers_signing_and_extras_reach_the_server(emulator: Emulator) -
     assert "authorization" not in headers and "x-signature" not in headers  # never recorded
 
 
-async def test_hmac_signer_signs_what_is_sent(emulator: Emulator) -> None:
-    seen: list[str] = []
+async def test_hmac_signer_signature_verifies_on_the_server(serve: Serve) -> None:
+    """A server holding the secret recomputes the documented HMAC over what it received."""
+    secret = "s3cret"
+    verified: list[bool] = []
 
-    class Recording(pa.HmacSigner):
-        def sign(self, *, method: str, path: str, timestamp: int, body: bytes) -> str:
-            signature = super().sign(method=method, path=path, timestamp=timestamp, body=body)
-            seen.append(signature)
-            return signature
+    async def chat(request: web.Request) -> web.Response:
+        body = await request.read()
+        canonical = "\n".join(
+            [
+                request.headers["X-Timestamp"],
+                request.method,
+                request.path.removeprefix("/v1"),
+                hashlib.sha256(body).hexdigest(),
+            ]
+        )
+        expected = hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+        verified.append(hmac.compare_digest(request.headers["X-Signature"], expected))
+        return web.json_response({"answer": "signed", "conversation_id": str(uuid.uuid4())})
 
-    async with emulator.client(signer=Recording("s3cret")) as pulse:
-        await pulse.chat.send("hi", user="u")
-    assert len(seen) == 1 and len(seen[0]) == 64
+    app = web.Application()
+    app.router.add_post("/v1/chat-messages", chat)
+    url = await serve(app)
+    async with pa.AsyncPulse("k", base_url=url, signer=pa.HmacSigner(secret)) as pulse:
+        reply = await pulse.chat.send("hi", user="u", extra_body={"trace": "t-1"})
+    assert reply.answer == "signed"
+    assert verified == [True]
 
 
 def test_no_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
