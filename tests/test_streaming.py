@@ -382,3 +382,48 @@ async def test_event_over_the_size_bound_is_a_typed_error(raw_server) -> None:
     with pytest.raises(pa.EventTooLargeError):
         await small.chat.stream("q", user="u").final_text()
     assert checked_out(pulse) == 0
+
+
+# --- closing from another task ---------------------------------------------------------
+
+
+async def test_aclose_from_another_task_ends_the_iteration_quietly(emulator: Emulator) -> None:
+    emulator.answer = LONG_ANSWER
+    emulator.token_delay = 0.01
+    async with emulator.client() as pulse:
+        stream = pulse.chat.stream("q", user="u")
+        seen: list[pa.ChatEvent] = []
+
+        async def read() -> None:
+            async for event in stream:
+                seen.append(event)
+                if len(seen) == 3:
+                    tg.start_soon(stream.aclose)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+        assert 3 <= len(seen) < 100
+        assert not stream.finished
+        assert checked_out(pulse) == 0
+
+
+async def test_cancel_while_the_response_starts_ends_the_stream(emulator: Emulator) -> None:
+    emulator.answer = "never read"
+    emulator.faults.add(path="/chat-messages", method="POST", delay=0.3)
+    async with emulator.client() as pulse:
+        stream = pulse.chat.stream("q", user="u")
+        seen: list[pa.ChatEvent] = []
+
+        async def read() -> None:
+            async for event in stream:
+                seen.append(event)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+                await anyio.sleep(0.1)  # the request is sent, its answer not started
+                assert await stream.cancel() is False  # no task id known yet
+        assert seen == []
+        assert stream.text == ""
+        assert checked_out(pulse) == 0

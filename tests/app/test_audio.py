@@ -173,3 +173,47 @@ async def test_a_dropped_audio_stream_raises_stream_interrupted() -> None:
             assert checked_out(pulse) == 0
     finally:
         await runner.cleanup()
+
+
+async def test_aclose_from_another_task_ends_the_audio_quietly(emulator: Emulator) -> None:
+    """Closed while its response starts, then closed while it is being read: the reading
+    task ends without an error either way, and no connection is left checked out."""
+    from aiohttp import web
+
+    async def stall(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "audio/mpeg"})
+        await response.prepare(request)
+        await response.write(b"ID3" + bytes(5000))
+        await anyio.sleep(30)  # the rest never comes
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/text-to-audio", stall)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    emulator.faults.add(path="/text-to-audio", method="POST", delay=0.3)
+    try:
+        async with (
+            pa.AsyncPulse(api_key="k", base_url=f"http://127.0.0.1:{port}/v1") as stalled,
+            emulator.client() as delayed,
+        ):
+            for pulse, wait in ((delayed, 0.1), (stalled, 0.3)):
+                audio = pulse.audio.text_to_audio("hi", user="u")
+                received: list[bytes] = []
+
+                async def read() -> None:
+                    async for chunk in audio:  # noqa: B023
+                        received.append(chunk)  # noqa: B023
+
+                with anyio.fail_after(10):
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(read)
+                        await anyio.sleep(wait)
+                        await audio.aclose()
+                assert sum(map(len, received)) == (0 if pulse is delayed else 5003)
+                assert checked_out(pulse) == 0
+    finally:
+        await runner.cleanup()
