@@ -16,7 +16,6 @@ import aiohttp
 import msgspec
 
 from ._errors import (
-    APIStatusError,
     PulseError,
     StreamInterruptedError,
     StreamTimeoutError,
@@ -56,10 +55,10 @@ class ChatStream(ResponseStream[ChatEvent]):
         stop: Callable[[str], Awaitable[None]],
         *,
         max_event_size: int,
-        scrub: Callable[[APIStatusError], APIStatusError] | None = None,
+        scrub: Callable[[PulseError], PulseError] | None = None,
     ) -> None:
         super().__init__(open_response)
-        self._scrub = scrub  # masks the API key if a server echoes it in an error event
+        self._scrub = scrub  # masks the API key if a server echoes it in an event
         self._stop = stop
         self._max_event_size = max_event_size
         self._text_parts: list[str] = []
@@ -118,6 +117,8 @@ class ChatStream(ResponseStream[ChatEvent]):
             raise self._interrupted(f"the connection failed mid-stream: {exc}") from exc
         except PulseError as exc:  # an error event, a malformed frame, an oversized event
             exc.partial_text = self.text
+            if self._scrub is not None:
+                self._scrub(exc)
             raise
         finally:
             release(response)
@@ -136,11 +137,10 @@ class ChatStream(ResponseStream[ChatEvent]):
             self._text_parts = [event.answer]  # type: ignore[union-attr]
             self.replaced = True
         elif kind is ErrorEvent:
-            error = make_stream_error(
+            raise make_stream_error(
                 {"status": event.status, "code": event.code, "message": event.message},  # type: ignore[union-attr]
                 self.request_id,
             )
-            raise self._scrub(error) if self._scrub is not None else error
         elif isinstance(event, _TERMINAL_EVENTS):
             self.finished = True
         if self.task_id is None:

@@ -384,6 +384,23 @@ async def test_event_over_the_size_bound_is_a_typed_error(raw_server) -> None:
     assert checked_out(pulse) == 0
 
 
+async def test_a_malformed_event_echoing_the_key_keeps_it_out_of_the_error(raw_server) -> None:
+    wire, pulse = raw_server
+    key = "app-secret-key-echoed-0123"
+    wire["body"] = frames(
+        envelope("message", answer="partial "),
+        envelope("message", answer=12, echoed=f"Bearer {key}"),  # answer of the wrong type
+    )
+    async with pa.AsyncPulse(key, base_url=pulse.base_url) as keyed:
+        with pytest.raises(pa.ResponseDecodeError) as caught:
+            await keyed.chat.stream("q", user="u").final_text()
+    error = caught.value
+    assert error.partial_text == "partial "
+    assert b"echoed" in error.body  # the body is kept for debugging...
+    for shown in (str(error), repr(error), repr(error.body)):
+        assert key not in shown  # ...without the key
+
+
 # --- closing from another task ---------------------------------------------------------
 
 
