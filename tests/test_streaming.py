@@ -444,3 +444,21 @@ async def test_cancel_while_the_response_starts_ends_the_stream(emulator: Emulat
         assert seen == []
         assert stream.text == ""
         assert checked_out(pulse) == 0
+
+
+async def test_a_stream_is_read_once_and_a_closed_one_is_not_sent(emulator: Emulator) -> None:
+    emulator.answer = "one two"
+    async with emulator.client() as pulse:
+        stream = pulse.chat.stream("q", user="u")
+        assert await stream.final_text() == "one two"
+        assert [event async for event in stream] == []  # not replayed, not re-sent
+        assert await stream.final_text() == "one two"  # the accumulated state stays
+        assert emulator.hits("/chat-messages") == 1
+
+        unused = pulse.chat.stream("q", user="u")
+        assert await unused.cancel() is False
+        with pytest.raises(RuntimeError, match="closed"):
+            async with unused:
+                pass
+        assert emulator.hits("/chat-messages") == 1
+        assert checked_out(pulse) == 0
