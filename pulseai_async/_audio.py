@@ -15,7 +15,7 @@ import aiohttp
 import anyio
 
 from ._app_models import Transcription
-from ._errors import APITimeoutError, PulseValidationError, StreamInterruptedError
+from ._errors import PulseValidationError, StreamInterruptedError, StreamTimeoutError
 from ._options import RequestOptions
 from ._resource import Resource
 from ._response_stream import ResponseStream
@@ -57,8 +57,8 @@ class TextToAudio(ResponseStream[bytes]):
             if self._closed:  # closed by `aclose()` in another task
                 return
             if isinstance(exc, TimeoutError):
-                raise APITimeoutError(
-                    f"the audio stream timed out after {self.bytes_received} bytes", phase="read"
+                raise StreamTimeoutError(
+                    f"the audio stream timed out after {self.bytes_received} bytes"
                 ) from exc
             raise StreamInterruptedError(
                 f"the audio stream broke after {self.bytes_received} bytes: {exc}"

@@ -1,6 +1,8 @@
 """Speech to Text and Text to Audio (v1 and v2) against the emulator."""
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -175,9 +177,9 @@ async def test_a_dropped_audio_stream_raises_stream_interrupted() -> None:
         await runner.cleanup()
 
 
-async def test_aclose_from_another_task_ends_the_audio_quietly(emulator: Emulator) -> None:
-    """Closed while its response starts, then closed while it is being read: the reading
-    task ends without an error either way, and no connection is left checked out."""
+@contextlib.asynccontextmanager
+async def stalling_server() -> AsyncIterator[str]:
+    """A purpose-built server that sends 5003 bytes of audio, then nothing more."""
     from aiohttp import web
 
     async def stall(request: web.Request) -> web.StreamResponse:
@@ -193,27 +195,46 @@ async def test_aclose_from_another_task_ends_the_audio_quietly(emulator: Emulato
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
-    emulator.faults.add(path="/text-to-audio", method="POST", delay=0.3)
     try:
-        async with (
-            pa.AsyncPulse(api_key="k", base_url=f"http://127.0.0.1:{port}/v1") as stalled,
-            emulator.client() as delayed,
-        ):
-            for pulse, wait in ((delayed, 0.1), (stalled, 0.3)):
-                audio = pulse.audio.text_to_audio("hi", user="u")
-                received: list[bytes] = []
-
-                async def read() -> None:
-                    async for chunk in audio:  # noqa: B023
-                        received.append(chunk)  # noqa: B023
-
-                with anyio.fail_after(10):
-                    async with anyio.create_task_group() as tg:
-                        tg.start_soon(read)
-                        await anyio.sleep(wait)
-                        await audio.aclose()
-                assert sum(map(len, received)) == (0 if pulse is delayed else 5003)
-                assert checked_out(pulse) == 0
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
     finally:
         await runner.cleanup()
+
+
+async def test_aclose_from_another_task_ends_the_audio_quietly(emulator: Emulator) -> None:
+    """Closed while its response starts, then closed while it is being read: the reading
+    task ends without an error either way, and no connection is left checked out."""
+    emulator.faults.add(path="/text-to-audio", method="POST", delay=0.3)
+    async with (
+        stalling_server() as url,
+        pa.AsyncPulse(api_key="k", base_url=url) as stalled,
+        emulator.client() as delayed,
+    ):
+        for pulse, wait in ((delayed, 0.1), (stalled, 0.3)):
+            audio = pulse.audio.text_to_audio("hi", user="u")
+            received: list[bytes] = []
+
+            async def read() -> None:
+                async for chunk in audio:  # noqa: B023
+                    received.append(chunk)  # noqa: B023
+
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(read)
+                    await anyio.sleep(wait)
+                    await audio.aclose()
+            assert sum(map(len, received)) == (0 if pulse is delayed else 5003)
+            assert checked_out(pulse) == 0
+
+
+async def test_a_stalled_audio_stream_is_a_stream_timeout() -> None:
+    """Like a stalled chat stream: both a read timeout and an interrupted stream."""
+    timeout = pa.Timeout(read=0.3)
+    async with stalling_server() as url, pa.AsyncPulse("k", base_url=url, timeout=timeout) as pulse:
+        audio = pulse.audio.text_to_audio("hi", user="u")
+        with anyio.fail_after(10), pytest.raises(pa.StreamTimeoutError) as caught:
+            await audio.read()
+        assert isinstance(caught.value, pa.StreamInterruptedError)
+        assert caught.value.phase == "read"
+        assert audio.bytes_received == 5003
+        assert checked_out(pulse) == 0
