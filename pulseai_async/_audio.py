@@ -43,6 +43,7 @@ class TextToAudio(ResponseStream[bytes]):
 
     @property
     def content_type(self) -> str | None:
+        """The audio's media type (`audio/wav`, `audio/mpeg`, ...), once it has started."""
         return self._response.content_type if self._response is not None else None
 
     async def _iterate(self) -> AsyncGenerator[bytes, None]:
@@ -80,6 +81,11 @@ class TextToAudio(ResponseStream[bytes]):
                 await handle.write(chunk)
                 written += len(chunk)
         return written
+
+    async def aclose(self) -> None:
+        """Release the connection; an iteration in another task ends without an error.
+        Safe to call more than once."""
+        await super().aclose()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("open" if self._response else "not started")

@@ -161,6 +161,11 @@ class ChatStream(ResponseStream[ChatEvent]):
             events_received=self.events_received,
         )
 
+    async def aclose(self) -> None:
+        """Close the stream and free its connection; an iteration in another task ends
+        without an error. Safe to call more than once."""
+        await super().aclose()
+
     async def cancel(self) -> bool:
         """Stop the generation on the server (Stop Generate) and close the stream.
 
