@@ -7,20 +7,19 @@ back (or closes it) whatever happens: exhaustion, `break`, an exception, cancell
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from types import TracebackType
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Unpack
 
 import aiohttp
 import anyio
 
 from ._app_models import Transcription
-from ._errors import APITimeoutError, PulseValidationError, StreamInterruptedError
+from ._errors import PulseValidationError, StreamInterruptedError, StreamTimeoutError
 from ._options import RequestOptions
 from ._resource import Resource
-from ._transport import TRANSPORT_ERRORS, release, request_id_of
+from ._response_stream import ResponseStream
+from ._transport import TRANSPORT_ERRORS, release
 from ._uploads import FileInput
 from ._validation import check_text, optional_text, optional_uuid, present
 
@@ -30,7 +29,7 @@ TEXT_TO_AUDIO_V2 = "/text-to-audio/20250114"
 CHUNK_SIZE = 64 * 1024
 
 
-class TextToAudio:
+class TextToAudio(ResponseStream[bytes]):
     """Synthesised speech, streamed: `async for chunk in audio` yields bytes as they
     arrive; `await audio.write_to(path)` saves them; `await audio.read()` returns all.
 
@@ -39,47 +38,34 @@ class TextToAudio:
     """
 
     def __init__(self, open_response: Callable[[], Awaitable[aiohttp.ClientResponse]]) -> None:
-        self._open_response = open_response
-        self._response: aiohttp.ClientResponse | None = None
-        self._iterator: AsyncIterator[bytes] | None = None
-        self._closed = False
-        self.content_type: str | None = None
-        self.request_id: str | None = None
+        super().__init__(open_response)
         self.bytes_received = 0
 
-    async def _ensure_open(self) -> aiohttp.ClientResponse:
-        if self._closed:
-            raise RuntimeError("this audio stream is closed")
-        if self._response is None:
-            self._response = await self._open_response()
-            self.content_type = self._response.content_type
-            self.request_id = request_id_of(self._response.headers)
-        return self._response
+    @property
+    def content_type(self) -> str | None:
+        """The audio's media type (`audio/wav`, `audio/mpeg`, ...), once it has started."""
+        return self._response.content_type if self._response is not None else None
 
-    async def _chunks(self) -> AsyncIterator[bytes]:
+    async def _iterate(self) -> AsyncGenerator[bytes, None]:
         response = await self._ensure_open()
+        if response is None:
+            return
         try:
             async for chunk in response.content.iter_chunked(CHUNK_SIZE):
                 self.bytes_received += len(chunk)
                 yield chunk
         except TRANSPORT_ERRORS as exc:
+            if self._closed:  # closed by `aclose()` in another task
+                return
             if isinstance(exc, TimeoutError):
-                raise APITimeoutError(
-                    f"the audio stream timed out after {self.bytes_received} bytes", phase="read"
+                raise StreamTimeoutError(
+                    f"the audio stream timed out after {self.bytes_received} bytes"
                 ) from exc
             raise StreamInterruptedError(
                 f"the audio stream broke after {self.bytes_received} bytes: {exc}"
             ) from exc
         finally:
             release(response)
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._iterator is None:
-            self._iterator = self._chunks()
-        return self._iterator
-
-    async def __anext__(self) -> bytes:
-        return await self.__aiter__().__anext__()
 
     async def read(self) -> bytes:
         """All the audio in memory (fine for short texts; prefer `write_to`)."""
@@ -97,28 +83,9 @@ class TextToAudio:
         return written
 
     async def aclose(self) -> None:
-        """Release the connection; safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._response is not None:
-            release(self._response)
-        iterator = self._iterator
-        if iterator is not None and hasattr(iterator, "aclose"):
-            with contextlib.suppress(RuntimeError):  # being iterated in another task
-                await iterator.aclose()
-
-    async def __aenter__(self) -> TextToAudio:
-        await self._ensure_open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        """Release the connection; an iteration in another task ends without an error.
+        Safe to call more than once."""
+        await super().aclose()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("open" if self._response else "not started")

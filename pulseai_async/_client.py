@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncPulse"]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=PulseError)
 Scope = Literal["app", "knowledge"]
 _NOT_GIVEN: Any = object()
 
@@ -298,14 +299,20 @@ class AsyncPulse:
                     raise self._scrubbed(exc) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    def _scrubbed(self, exc: APIStatusError) -> APIStatusError:
-        """A server that echoes the key back must not put it into an exception."""
+    def _scrubbed(self, exc: E) -> E:
+        """A server that echoes the key back must not put it into an exception (an error
+        status's message or body, or the body of an event that does not decode)."""
         for key in self._keys.values():
-            if key and key in exc.message:
-                exc.message = exc.message.replace(key, "***")
-                exc.args = (exc.message,)
-            if key and exc.body is not None and key in repr(exc.body):
-                exc.body = None
+            if not key:
+                continue
+            if isinstance(exc, APIStatusError):
+                if key in exc.message:
+                    exc.message = exc.message.replace(key, "***")
+                    exc.args = (exc.message,)
+                if exc.body is not None and key in repr(exc.body):
+                    exc.body = None
+            elif isinstance(exc, ResponseDecodeError):
+                exc.body = exc.body.replace(key.encode(), b"***")
         return exc
 
     def _decode(self, raw: bytes, type_: Any, status: int, what: str) -> Any:

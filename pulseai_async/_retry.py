@@ -4,8 +4,9 @@ What is retried: connection failures (including connect timeouts; not certificat
 failures), 429 (except the `rate_limit_error` plan quota, which waiting does not fix)
 and 500/502/503/504.
 Never 4xx otherwise, never a read timeout (the server may have acted), and never a
-stream once it has yielded an event. Waits grow exponentially with random jitter;
-a `Retry-After` from the server replaces the computed wait, capped.
+stream once its response has started (so never after an event was yielded). Waits grow
+exponentially with random jitter; a `Retry-After` from the server replaces the computed
+wait, capped.
 """
 
 from __future__ import annotations

@@ -195,20 +195,20 @@ class SSEDecoder:
         data = b"".join(pieces)
         if b"\n" in data:
             return self._one(b"data: " + data)
+        return self._message(data)
+
+    def _one(self, block: bytes) -> bytes | ServerSentEvent | None:
+        if block[:6] == b"data: " and b"\n" not in block:
+            return self._message(block[6:])
+        return self._block(block)
+
+    def _message(self, data: bytes) -> bytes | ServerSentEvent:
+        """The event of a one-line `data:` block: its bytes alone while the stream is plain."""
         if len(data) >= self._max_size:
             self._fail()
         if self._last_id is None and self._retry is None:
             return data
         return ServerSentEvent("message", data, self._last_id, self._retry)
-
-    def _one(self, block: bytes) -> bytes | ServerSentEvent | None:
-        if block[:6] == b"data: " and b"\n" not in block:
-            if len(block) - 6 >= self._max_size:
-                self._fail()
-            if self._last_id is None and self._retry is None:
-                return block[6:]
-            return ServerSentEvent("message", block[6:], self._last_id, self._retry)
-        return self._block(block)
 
     def _block(self, block: bytes) -> ServerSentEvent | None:
         """The full rules for one block: its lines, then the blank line that ended it."""

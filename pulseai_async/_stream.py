@@ -3,21 +3,19 @@
 It is an async iterator and an async context manager. `async with` releases the
 connection on exit whatever happened (break, exception, cancellation); plain
 `async for` releases it on exhaustion, on error, or on `aclose()`. A stream read to
-its end hands its connection back to the pool for the next request.
+its end hands its connection back to the pool for the next request. `aclose()` or
+`cancel()` from another task ends that task's iteration without an error.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from types import TracebackType
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import msgspec
 
 from ._errors import (
-    APIStatusError,
     PulseError,
     StreamInterruptedError,
     StreamTimeoutError,
@@ -38,8 +36,9 @@ from ._events import (
     known_event_decoder,
 )
 from ._models import ChatMessage, MessageMetadata, Usage
+from ._response_stream import ResponseStream
 from ._sse import SSEDecoder
-from ._transport import TRANSPORT_ERRORS, request_id_of
+from ._transport import TRANSPORT_ERRORS, release
 
 __all__ = ["ChatStream"]
 
@@ -47,7 +46,7 @@ _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
 _TERMINAL_EVENTS = (MessageEnd, WorkflowFinished, WorkflowPaused, TTSMessageEnd)
 
 
-class ChatStream:
+class ChatStream(ResponseStream[ChatEvent]):
     """A streamed chat answer. Iterate it for typed events, or use the helpers."""
 
     def __init__(
@@ -56,17 +55,13 @@ class ChatStream:
         stop: Callable[[str], Awaitable[None]],
         *,
         max_event_size: int,
-        scrub: Callable[[APIStatusError], APIStatusError] | None = None,
+        scrub: Callable[[PulseError], PulseError] | None = None,
     ) -> None:
-        self._open_response = open_response
-        self._scrub = scrub  # masks the API key if a server echoes it in an error event
+        super().__init__(open_response)
+        self._scrub = scrub  # masks the API key if a server echoes it in an event
         self._stop = stop
         self._max_event_size = max_event_size
-        self._response: aiohttp.ClientResponse | None = None
-        self._iterator: AsyncIterator[ChatEvent] | None = None
         self._text_parts: list[str] = []
-        self._closed = False
-        self._cancelled = False
         self.task_id: str | None = None
         """Known from the first event; the input to `cancel()`."""
         self.message_id: str | None = None
@@ -74,7 +69,6 @@ class ChatStream:
         self.created_at: int | None = None
         self.metadata: MessageMetadata | None = None
         """Set by `message_end`: usage and retriever resources."""
-        self.request_id: str | None = None
         self.events_received = 0
         self.finished = False
         """True once a terminal event arrived (`message_end`, `workflow_finished`, ...)."""
@@ -83,36 +77,10 @@ class ChatStream:
 
     # --- iteration ------------------------------------------------------------------
 
-    def __aiter__(self) -> AsyncIterator[ChatEvent]:
-        if self._iterator is None:
-            self._iterator = self._iterate()
-        return self._iterator
-
-    async def __anext__(self) -> ChatEvent:
-        return await self.__aiter__().__anext__()
-
-    async def __aenter__(self) -> ChatStream:
-        await self._ensure_open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def _ensure_open(self) -> aiohttp.ClientResponse:
-        if self._closed:
-            raise RuntimeError("this stream is closed")
-        if self._response is None:
-            self._response = await self._open_response()
-            self.request_id = request_id_of(self._response.headers)
-        return self._response
-
-    async def _iterate(self) -> AsyncIterator[ChatEvent]:
+    async def _iterate(self) -> AsyncGenerator[ChatEvent, None]:
         response = await self._ensure_open()
+        if response is None:
+            return
         feed = SSEDecoder(self._max_event_size).feed_data
         decode = known_event_decoder().decode
         observe = self._observe
@@ -140,7 +108,7 @@ class ChatStream:
                         observe(event)
                     yield event
         except TRANSPORT_ERRORS as exc:
-            if self._cancelled:
+            if self._closed:  # closed by `aclose()` or `cancel()` in another task
                 return
             if isinstance(exc, aiohttp.ServerTimeoutError):
                 raise self._interrupted(
@@ -149,10 +117,12 @@ class ChatStream:
             raise self._interrupted(f"the connection failed mid-stream: {exc}") from exc
         except PulseError as exc:  # an error event, a malformed frame, an oversized event
             exc.partial_text = self.text
+            if self._scrub is not None:
+                self._scrub(exc)
             raise
         finally:
-            await self._release()
-        if not self.finished and not self._cancelled:
+            release(response)
+        if not self.finished and not self._closed:
             raise self._interrupted("the stream ended before its terminal event")
 
     def _observe(self, event: ChatEvent) -> None:
@@ -167,11 +137,10 @@ class ChatStream:
             self._text_parts = [event.answer]  # type: ignore[union-attr]
             self.replaced = True
         elif kind is ErrorEvent:
-            error = make_stream_error(
+            raise make_stream_error(
                 {"status": event.status, "code": event.code, "message": event.message},  # type: ignore[union-attr]
                 self.request_id,
             )
-            raise self._scrub(error) if self._scrub is not None else error
         elif isinstance(event, _TERMINAL_EVENTS):
             self.finished = True
         if self.task_id is None:
@@ -192,44 +161,26 @@ class ChatStream:
             events_received=self.events_received,
         )
 
-    async def _release(self) -> None:
-        response = self._response
-        if response is None:
-            return
-        if response.content.at_eof() and not response.content.exception():
-            response.release()
-        else:
-            response.close()
-
     async def aclose(self) -> None:
-        """Close the stream and free its connection. Safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._response is not None:
-            await self._release()
-        iterator = self._iterator
-        if iterator is not None and hasattr(iterator, "aclose"):
-            with contextlib.suppress(RuntimeError):  # it is running in another task
-                await iterator.aclose()
+        """Close the stream and free its connection; an iteration in another task ends
+        without an error. Safe to call more than once."""
+        await super().aclose()
 
     async def cancel(self) -> bool:
         """Stop the generation on the server (Stop Generate) and close the stream.
 
         Returns whether a stop request was sent: it needs the `task_id`, which the first
-        event carries. Safe to call from another task while one is iterating.
+        event carries (before it, the stream is only closed). Safe to call from another
+        task while one is iterating: that task's iteration ends without an error.
         """
-        self._cancelled = True
-        task_id = self.task_id
+        task_id = None if self.finished else self.task_id
+        self._closed = True  # from now on, the connection ending is no error
         try:
-            if task_id is not None and not self.finished:
+            if task_id is not None:
                 await self._stop(task_id)
-                return True
-            return False
         finally:
-            if self._response is not None:
-                self._response.close()
-            self._closed = True
+            await self.aclose()
+        return task_id is not None
 
     # --- helpers --------------------------------------------------------------------
 

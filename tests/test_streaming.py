@@ -377,3 +377,83 @@ async def test_event_over_the_size_bound_is_a_typed_error(raw_server) -> None:
     with pytest.raises(pa.EventTooLargeError):
         await small.chat.stream("q", user="u").final_text()
     assert checked_out(pulse) == 0
+
+
+async def test_a_malformed_event_echoing_the_key_keeps_it_out_of_the_error(raw_server) -> None:
+    wire, pulse = raw_server
+    key = "app-secret-key-echoed-0123"
+    wire["body"] = frames(
+        envelope("message", answer="partial "),
+        envelope("message", answer=12, echoed=f"Bearer {key}"),  # answer of the wrong type
+    )
+    async with pa.AsyncPulse(key, base_url=pulse.base_url) as keyed:
+        with pytest.raises(pa.ResponseDecodeError) as caught:
+            await keyed.chat.stream("q", user="u").final_text()
+    error = caught.value
+    assert error.partial_text == "partial "
+    assert b"echoed" in error.body  # the body is kept for debugging...
+    for shown in (str(error), repr(error), repr(error.body)):
+        assert key not in shown  # ...without the key
+
+
+# --- closing from another task ---------------------------------------------------------
+
+
+async def test_aclose_from_another_task_ends_the_iteration_quietly(emulator: Emulator) -> None:
+    emulator.answer = LONG_ANSWER
+    emulator.token_delay = 0.01
+    async with emulator.client() as pulse:
+        stream = pulse.chat.stream("q", user="u")
+        seen: list[pa.ChatEvent] = []
+
+        async def read() -> None:
+            async for event in stream:
+                seen.append(event)
+                if len(seen) == 3:
+                    tg.start_soon(stream.aclose)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+        assert 3 <= len(seen) < 100
+        assert not stream.finished
+        assert checked_out(pulse) == 0
+
+
+async def test_cancel_while_the_response_starts_ends_the_stream(emulator: Emulator) -> None:
+    emulator.answer = "never read"
+    emulator.faults.add(path="/chat-messages", method="POST", delay=0.3)
+    async with emulator.client() as pulse:
+        stream = pulse.chat.stream("q", user="u")
+        seen: list[pa.ChatEvent] = []
+
+        async def read() -> None:
+            async for event in stream:
+                seen.append(event)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+                await anyio.sleep(0.1)  # the request is sent, its answer not started
+                assert await stream.cancel() is False  # no task id known yet
+        assert seen == []
+        assert stream.text == ""
+        assert checked_out(pulse) == 0
+
+
+async def test_a_stream_is_read_once_and_a_closed_one_is_not_sent(emulator: Emulator) -> None:
+    emulator.answer = "one two"
+    async with emulator.client() as pulse:
+        stream = pulse.chat.stream("q", user="u")
+        assert await stream.final_text() == "one two"
+        assert [event async for event in stream] == []  # not replayed, not re-sent
+        assert await stream.final_text() == "one two"  # the accumulated state stays
+        assert emulator.hits("/chat-messages") == 1
+
+        unused = pulse.chat.stream("q", user="u")
+        assert await unused.cancel() is False
+        with pytest.raises(RuntimeError, match="closed"):
+            async with unused:
+                pass
+        assert emulator.hits("/chat-messages") == 1
+        assert checked_out(pulse) == 0

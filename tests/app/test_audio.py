@@ -4,6 +4,7 @@ import uuid
 
 import anyio
 import pytest
+from aiohttp import web
 
 import pulseai_async as pa
 from pulseai_async.testing import Emulator
@@ -145,7 +146,6 @@ async def test_speech_to_text_errors(emulator: Emulator, pulse: pa.AsyncPulse) -
 
 async def test_a_dropped_audio_stream_raises_stream_interrupted(serve: Serve) -> None:
     """A purpose-built server that sends part of the audio, then drops the connection."""
-    from aiohttp import web
 
     async def half_then_drop(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "audio/mpeg"})
@@ -164,4 +164,60 @@ async def test_a_dropped_audio_stream_raises_stream_interrupted(serve: Serve) ->
             await audio.read()
         assert audio.content_type == "audio/mpeg"
         assert audio.bytes_received >= 3
+        assert checked_out(pulse) == 0
+
+
+def stalling_app() -> web.Application:
+    """A purpose-built server that sends 5003 bytes of audio, then nothing more."""
+
+    async def stall(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "audio/mpeg"})
+        await response.prepare(request)
+        await response.write(b"ID3" + bytes(5000))
+        await anyio.sleep(30)  # the rest never comes
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/text-to-audio", stall)
+    return app
+
+
+async def test_aclose_from_another_task_ends_the_audio_quietly(
+    emulator: Emulator, serve: Serve
+) -> None:
+    """Closed while its response starts, then closed while it is being read: the reading
+    task ends without an error either way, and no connection is left checked out."""
+    emulator.faults.add(path="/text-to-audio", method="POST", delay=0.3)
+    url = await serve(stalling_app())
+    async with (
+        pa.AsyncPulse(api_key="k", base_url=url) as stalled,
+        emulator.client() as delayed,
+    ):
+        for pulse, wait in ((delayed, 0.1), (stalled, 0.3)):
+            audio = pulse.audio.text_to_audio("hi", user="u")
+            received: list[bytes] = []
+
+            async def read() -> None:
+                async for chunk in audio:  # noqa: B023
+                    received.append(chunk)  # noqa: B023
+
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(read)
+                    await anyio.sleep(wait)
+                    await audio.aclose()
+            assert sum(map(len, received)) == (0 if pulse is delayed else 5003)
+            assert checked_out(pulse) == 0
+
+
+async def test_a_stalled_audio_stream_is_a_stream_timeout(serve: Serve) -> None:
+    """Like a stalled chat stream: both a read timeout and an interrupted stream."""
+    url = await serve(stalling_app())
+    async with pa.AsyncPulse("k", base_url=url, timeout=pa.Timeout(read=0.3)) as pulse:
+        audio = pulse.audio.text_to_audio("hi", user="u")
+        with anyio.fail_after(10), pytest.raises(pa.StreamTimeoutError) as caught:
+            await audio.read()
+        assert isinstance(caught.value, pa.StreamInterruptedError)
+        assert caught.value.phase == "read"
+        assert audio.bytes_received == 5003
         assert checked_out(pulse) == 0
