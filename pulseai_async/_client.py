@@ -232,6 +232,10 @@ class AsyncPulse:
         scope: Scope = "app",
         options: RequestOptions,
     ) -> PreparedRequest:
+        if "timeout" in options:  # per-call options are checked now, like the request's
+            coerce_timeout(options["timeout"])
+        if options.get("max_retries") is not None:
+            check_count("max_retries", options["max_retries"])
         key = self._keys[scope]
         if key is None:
             env = API_KEY_ENV if scope == "app" else KNOWLEDGE_API_KEY_ENV
