@@ -81,8 +81,6 @@ async def test_chat_input_is_checked_before_sending(
     assert emulator.requests == []
 
 
-
-
 @pytest.mark.parametrize("case", list(CHAT_CASES))
 async def test_stream_checks_its_request_at_once(pulse: pa.AsyncPulse, case: str) -> None:
     overrides, message = CHAT_CASES[case]
