@@ -169,11 +169,4 @@ class Audio(Resource):
         )
         if "text" not in body and "message_id" not in body:
             raise PulseValidationError("text_to_audio needs text or a message_id")
-        client = self._client
-        request = client._prepare("POST", path, json=body, options=options)
-        request.headers["Accept"] = "audio/*"
-
-        async def open_response() -> aiohttp.ClientResponse:
-            return await client._send(request, options, stream=True)
-
-        return TextToAudio(open_response)
+        return TextToAudio(self._client._stream_opener(path, body, "audio/*", options))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
-import aiohttp
-
 from ._models import ChatMessage
 from ._options import RequestOptions
 from ._resource import Resource
@@ -87,11 +85,7 @@ class Chat(Resource):
             query, user, "streaming", conversation_id, inputs, files, auto_generate_name
         )
         client = self._client
-        request = client._prepare("POST", "/chat-messages", json=body, options=options)
-        request.headers["Accept"] = "text/event-stream"
-
-        async def open_response() -> aiohttp.ClientResponse:
-            return await client._send(request, options, stream=True)
+        open_response = client._stream_opener("/chat-messages", body, "text/event-stream", options)
 
         async def stop(task_id: str) -> None:
             await self.stop(task_id, user=user)

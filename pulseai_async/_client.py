@@ -9,7 +9,7 @@ call these.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
@@ -267,6 +267,14 @@ class AsyncPulse:
             body=body,
         )
 
+    def _stream_opener(
+        self, path: str, body: Mapping[str, Any], accept: str, options: RequestOptions
+    ) -> Callable[[], Awaitable[aiohttp.ClientResponse]]:
+        """A streamed POST prepared now (bad input fails at once), sent when called."""
+        request = self._prepare("POST", path, json=body, options=options)
+        request.headers["Accept"] = accept
+        return functools.partial(self._send, request, options, stream=True)
+
     async def _send(
         self, request: PreparedRequest, options: RequestOptions, *, stream: bool = False
     ) -> aiohttp.ClientResponse:
@@ -275,12 +283,10 @@ class AsyncPulse:
         # The first attempt runs without the retry machinery (most calls end here, and
         # building a tenacity loop costs more than a loopback round trip). A failure the
         # policy retries is replayed as attempt 1 of the usual loop, so waits, logs and
-        # the attempt count are exactly those of a loop that ran it. A per-call
-        # `max_retries` builds its loop first, so a bad value fails before sending.
+        # the attempt count are exactly those of a loop that ran it. (`_prepare` has
+        # already refused a bad per-call `max_retries`, before anything was sent.)
         max_retries = options.get("max_retries")
-        what = f"{request.method} {request.path}"
         policy = self._retry_policy
-        retrying = None if max_retries is None else policy.retrying(max_retries, what=what)
         try:
             return await self._transport.send(request, timeout, stream=stream)
         except APIStatusError as exc:
@@ -290,8 +296,7 @@ class AsyncPulse:
             first = exc
         if max_retries == 0 or not policy.should_retry(first):
             raise first
-        if retrying is None:
-            retrying = policy.retrying(None, what=what)
+        retrying = policy.retrying(max_retries, what=f"{request.method} {request.path}")
         replay: list[PulseError] = [first]
         async for attempt in retrying:
             with attempt:
@@ -306,27 +311,29 @@ class AsyncPulse:
     def _scrubbed(self, exc: E) -> E:
         """A server that echoes the key back must not put it into an exception (an error
         status's message or body, or the body of an event that does not decode)."""
-        for key in self._keys.values():
-            if not key:
-                continue
-            if isinstance(exc, APIStatusError):
+        if isinstance(exc, ResponseDecodeError):
+            exc.body = self._masked(exc.body)
+        elif isinstance(exc, APIStatusError):
+            for key in filter(None, self._keys.values()):
                 if key in exc.message:
                     exc.message = exc.message.replace(key, "***")
                     exc.args = (exc.message,)
                 if exc.body is not None and key in repr(exc.body):
                     exc.body = None
-            elif isinstance(exc, ResponseDecodeError):
-                exc.body = exc.body.replace(key.encode(), b"***")
         return exc
+
+    def _masked(self, data: bytes) -> bytes:
+        """`data` with every API key replaced by `***`."""
+        for key in filter(None, self._keys.values()):
+            data = data.replace(key.encode(), b"***")
+        return data
 
     def _decode(self, raw: bytes, type_: Any, status: int, what: str) -> Any:
         try:
             return _decoder_for(type_).decode(raw)
         except (msgspec.DecodeError, RecursionError) as exc:
-            body = raw  # an echoing server or proxy must not put the key into an exception
-            for key in self._keys.values():
-                if key:
-                    body = body.replace(key.encode(), b"***")
+            # an echoing server or proxy must not put the key into an exception
+            body = self._masked(raw)
             raise ResponseDecodeError(
                 f"{what}: the {status} response does not decode as "
                 f"{getattr(type_, '__name__', type_)}: {exc}",

@@ -71,15 +71,12 @@ class ResponseStream(Generic[T]):
             self.request_id = request_id_of(response.headers)
         return self._response
 
-    def _release(self) -> None:
-        if self._response is not None:
-            release(self._response)
-
     async def aclose(self) -> None:
         """Free the connection (back to the pool if the body was read to its end) and
         end the iteration, here or in another task. Safe to call more than once."""
         self._closed = True
-        self._release()
+        if self._response is not None:
+            release(self._response)
         if self._iterator is not None:
             with contextlib.suppress(RuntimeError):  # it is running in another task
                 await self._iterator.aclose()

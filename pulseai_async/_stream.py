@@ -110,7 +110,7 @@ class ChatStream(ResponseStream[ChatEvent]):
         except TRANSPORT_ERRORS as exc:
             if self._closed:  # closed by `aclose()` or `cancel()` in another task
                 return
-            if isinstance(exc, aiohttp.ServerTimeoutError):
+            if isinstance(exc, TimeoutError):
                 raise self._interrupted(
                     "no data within the read timeout", StreamTimeoutError
                 ) from exc
@@ -233,21 +233,19 @@ class ChatStream(ResponseStream[ChatEvent]):
             created_at=self.created_at,
         )
 
-    def _state(self) -> str:
-        return "finished" if self.finished else ("closed" if self._closed else "open")
+    def _header(self) -> str:
+        state = "finished" if self.finished else ("closed" if self._closed else "open")
+        return (
+            f"ChatStream {state} conversation_id={self.conversation_id!r} "
+            f"events={self.events_received}"
+        )
 
     def __repr__(self) -> str:
         text = self.text
         shown = text if len(text) <= 200 else text[:200] + "..."
-        return (
-            f"<ChatStream {self._state()} conversation_id={self.conversation_id!r} "
-            f"events={self.events_received} text={shown!r}>"
-        )
+        return f"<{self._header()} text={shown!r}>"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython / Jupyter: the whole answer so far, under a one-line header."""
-        header = (
-            f"<ChatStream {self._state()} conversation_id={self.conversation_id!r} "
-            f"events={self.events_received}>"
-        )
+        header = f"<{self._header()}>"
         printer.text(header if cycle else f"{header}\n{self.text}")
