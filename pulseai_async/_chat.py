@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
@@ -91,7 +92,11 @@ class Chat(Resource):
             await self.stop(task_id, user=user)
 
         return ChatStream(
-            open_response, stop, max_event_size=client._max_event_size, scrub=client._scrubbed
+            open_response,
+            stop,
+            max_event_size=client._max_event_size,
+            scrub=client._scrubbed,
+            on_rate_limit=functools.partial(client._rate_limited, client._quotas["app"]),
         )
 
     async def stop(self, task_id: str, *, user: str, **options: Unpack[RequestOptions]) -> None:

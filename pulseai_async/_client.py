@@ -28,8 +28,15 @@ from ._config import (
     resolve_api_key,
     resolve_base_url,
 )
-from ._errors import APIStatusError, PulseError, PulseValidationError, ResponseDecodeError
+from ._errors import (
+    APIStatusError,
+    PulseError,
+    PulseValidationError,
+    RateLimitError,
+    ResponseDecodeError,
+)
 from ._options import RequestOptions
+from ._rate_gate import LocalRateLimitGate, RateLimitGate, gate_key
 from ._resource import lazy_resource
 from ._retry import RetryPolicy
 from ._signing import Signer, TimestampSigner
@@ -57,6 +64,7 @@ __all__ = ["AsyncPulse"]
 T = TypeVar("T")
 E = TypeVar("E", bound=PulseError)
 Scope = Literal["app", "knowledge"]
+DEFAULT_RETRY_AFTER = 1.0  # how long the gate closes after a 429 that names no time
 _NOT_GIVEN: Any = object()
 
 
@@ -103,6 +111,7 @@ class AsyncPulse:
         default_headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
         verify_ssl: bool = True,
+        rate_limit_gate: RateLimitGate | Literal[False] | None = None,
     ) -> None:
         app_key = resolve_api_key(api_key, API_KEY_ENV)
         knowledge_key = resolve_api_key(knowledge_api_key, KNOWLEDGE_API_KEY_ENV)
@@ -126,7 +135,16 @@ class AsyncPulse:
         check_count("max_connections_per_host", max_connections_per_host)
         if not isinstance(verify_ssl, bool):
             raise PulseValidationError(f"verify_ssl must be True or False, got {verify_ssl!r}")
+        if rate_limit_gate not in (None, False) and not isinstance(rate_limit_gate, RateLimitGate):
+            raise PulseValidationError(
+                "rate_limit_gate must have acquire, accepted and refused coroutines "
+                f"(see RateLimitGate), got {rate_limit_gate!r}"
+            )
         self._keys: dict[str, str | None] = {"app": app_key, "knowledge": knowledge_key}
+        self._quotas = {scope: gate_key(key, scope) for scope, key in self._keys.items() if key}
+        self._gate: RateLimitGate | None = (
+            LocalRateLimitGate() if rate_limit_gate is None else rate_limit_gate or None
+        )
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._max_event_size = max_event_size
@@ -265,6 +283,7 @@ class AsyncPulse:
             params={k: _query_value(v) for k, v in query.items() if v is not None},
             headers=headers,
             body=body,
+            quota=self._quotas[scope],
         )
 
     def _stream_opener(
@@ -288,7 +307,7 @@ class AsyncPulse:
         max_retries = options.get("max_retries")
         policy = self._retry_policy
         try:
-            return await self._transport.send(request, timeout, stream=stream)
+            return await self._attempt(request, timeout, stream)
         except APIStatusError as exc:
             first: PulseError = self._scrubbed(exc)
             first.__suppress_context__ = True
@@ -303,10 +322,40 @@ class AsyncPulse:
                 if replay:
                     raise replay.pop()
                 try:
-                    return await self._transport.send(request, timeout, stream=stream)
+                    return await self._attempt(request, timeout, stream)
                 except APIStatusError as exc:
                     raise self._scrubbed(exc) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _attempt(
+        self, request: PreparedRequest, timeout: Timeout, stream: bool
+    ) -> aiohttp.ClientResponse:
+        """One attempt through the rate-limit gate of the request's key and scope (its
+        wait is part of the call, so it counts against the call's time)."""
+        gate = self._gate
+        if gate is None:
+            return await self._transport.send(request, timeout, stream=stream)
+        await gate.acquire(request.quota)
+        answered = False
+        try:
+            response = await self._transport.send(request, timeout, stream=stream)
+            answered = True
+            return response
+        except RateLimitError as exc:
+            await self._rate_limited(request.quota, exc)
+            raise
+        except APIStatusError:
+            answered = True
+            raise
+        finally:
+            await gate.release(request.quota, answered=answered)
+
+    async def _rate_limited(self, quota: str, exc: RateLimitError) -> None:
+        """Close the gate of `quota` after a 429 (or an in-stream rate-limit error);
+        not for the plan's `rate_limit_error`, which no wait fixes."""
+        if self._gate is not None and exc.code != "rate_limit_error":
+            retry_after = DEFAULT_RETRY_AFTER if exc.retry_after is None else exc.retry_after
+            await self._gate.refused(quota, min(retry_after, self._retry_policy.max_retry_after))
 
     def _scrubbed(self, exc: E) -> E:
         """A server that echoes the key back must not put it into an exception (an error

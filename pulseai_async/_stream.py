@@ -17,6 +17,7 @@ import msgspec
 
 from ._errors import (
     PulseError,
+    RateLimitError,
     StreamInterruptedError,
     StreamTimeoutError,
     make_stream_error,
@@ -56,9 +57,11 @@ class ChatStream(ResponseStream[ChatEvent]):
         *,
         max_event_size: int,
         scrub: Callable[[PulseError], PulseError] | None = None,
+        on_rate_limit: Callable[[RateLimitError], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(open_response)
         self._scrub = scrub  # masks the API key if a server echoes it in an event
+        self._on_rate_limit = on_rate_limit  # an in-stream 429 closes the rate-limit gate
         self._stop = stop
         self._max_event_size = max_event_size
         self._text_parts: list[str] = []
@@ -119,6 +122,8 @@ class ChatStream(ResponseStream[ChatEvent]):
             exc.partial_text = self.text
             if self._scrub is not None:
                 self._scrub(exc)
+            if self._on_rate_limit is not None and isinstance(exc, RateLimitError):
+                await self._on_rate_limit(exc)
             raise
         finally:
             release(response)

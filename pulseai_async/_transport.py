@@ -39,6 +39,8 @@ class PreparedRequest(msgspec.Struct, kw_only=True):
     params: dict[str, str]
     headers: dict[str, str]
     body: Body = None
+    quota: str = ""
+    """The rate-limit gate's name for the key and scope this request is sent with."""
 
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:

@@ -6,12 +6,15 @@ A test says what goes wrong and when, in words close to the bug report:
 >>> emulator.faults.add(Fault.http_error(503, retry_after=1).on("/chat-messages").nth(2))
 >>> emulator.faults.add(Fault.drop_after(40))         # the next stream loses its connection
 >>> emulator.faults.add(Fault.error_after(10, "provider_quota_exceeded"))
+>>> emulator.faults.add(Fault.rate_limit(50).on("/chat-messages"))  # a real quota
 ```
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import Iterator
 
 import msgspec
@@ -41,6 +44,12 @@ class Fault(msgspec.Struct, kw_only=True):
     default, and `message`), or `drop`s the connection, in that order. If the answer
     has fewer events than `after_events`, the fault fires before `message_end`.
 
+    With `rate` (requests per second) the fault is a token bucket holding up to
+    `burst` requests (default: one second's worth, `rate`): a matching request that
+    finds a token takes it and passes; one that finds none gets the error answer,
+    with `Retry-After` set to the seconds until the next token, rounded up to whole
+    seconds (RFC 9110 delay-seconds). `applied` counts the requests it answered.
+
     The class methods (`http_error`, `drop_after`, ...) build the common plans;
     `on`, `nth`, `repeated` and `always` return a copy scoped to some requests.
     """
@@ -63,14 +72,23 @@ class Fault(msgspec.Struct, kw_only=True):
     malformed: bool = False
     error_code: str | None = None
     error_status: int = 400
+    rate: float | None = None
+    burst: float | None = None
     seen: int = 0
     """How many matching requests have come by so far (skipped ones included)."""
+    applied: int = 0
+    """How many requests it applied to (for `rate`: how many it refused)."""
+    tokens: float | None = None
+    """A `rate` fault's bucket (None: full); `refilled_at` is when it was last topped up."""
+    refilled_at: float = 0.0
 
     def __post_init__(self) -> None:
         if self.skip < 0 or self.times < 0 or self.after_events < 0:
             raise ValueError("skip, times and after_events must be >= 0")
         if self.delay < 0 or self.stall < 0:
             raise ValueError("delay and stall must be >= 0 seconds")
+        if self.rate is not None and (self.rate <= 0 or (self.burst or 1) < 1):
+            raise ValueError("rate must be > 0 and burst >= 1")
 
     # --- the common plans -----------------------------------------------------------
 
@@ -95,6 +113,31 @@ class Fault(msgspec.Struct, kw_only=True):
             headers=dict(headers or {}),
             body=body,
         )
+
+    @classmethod
+    def rate_limit(
+        cls, rate: float, *, burst: float | None = None, code: str = "too_many_requests"
+    ) -> Fault:
+        """Enforce a real rate: a token bucket of `rate` requests per second (holding up
+        to `burst`, by default `rate`), refusing the excess with 429 and `Retry-After`.
+        Applies to every matching request from now on."""
+        return cls(status=429, code=code, rate=rate, burst=burst, times=FOREVER)
+
+    def take_token(self, now: float) -> bool:
+        """For a `rate` fault: take a token if there is one; else set `retry_after` to
+        the whole seconds until there will be."""
+        assert self.rate is not None
+        capacity = self.burst or self.rate
+        if self.tokens is None:
+            self.tokens = capacity
+        else:
+            self.tokens = min(capacity, self.tokens + (now - self.refilled_at) * self.rate)
+        self.refilled_at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.retry_after = max(1, math.ceil((1 - self.tokens) / self.rate))
+        return False
 
     @classmethod
     def slow(cls, seconds: float) -> Fault:
@@ -215,7 +258,10 @@ class FaultPlan:
             fault.seen += 1
             if fault.seen <= fault.skip:
                 continue
+            if fault.rate is not None and fault.take_token(time.monotonic()):
+                continue
             fault.times -= 1
+            fault.applied += 1
             return fault
         return None
 

@@ -1,0 +1,230 @@
+"""The rate-limit gate: once the server says "429, retry after T", the requests of that
+API key and scope wait for T instead of being sent and refused, then go out paced.
+
+Without it, 1,000 concurrent chats against a quota of 50 requests a second each retry
+on their own: every Retry-After brings the whole herd back at once and the server
+refuses all but 50 of them, second after second. With it, the first refusal closes the
+gate until the time the server named; meanwhile the gate takes the rate the server
+accepted in the last second (the answers that were not refused) as its pace, and from
+then on admits one request per `1 / pace` seconds, each slot with a little jitter,
+probing a few percent faster every second. Another refusal closes it again and resets
+the pace to what was accepted; once demand falls below the pace, the gate opens fully.
+
+`RateLimitGate` is the protocol (three coroutines) the client calls around every
+attempt; `LocalRateLimitGate` is the in-process default, and `RedisRateLimitGate`
+(`pulseai-async[redis]`) shares one gate between processes and machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections import deque
+from typing import Protocol, runtime_checkable
+
+import anyio
+
+__all__ = ["LocalRateLimitGate", "RateLimitGate", "gate_key"]
+
+WINDOW = 1.0
+"""Seconds of answers the pace is estimated from."""
+GROWTH = 0.05
+"""How much faster than the accepted rate the gate probes, per second of pacing."""
+JITTER = 0.5
+"""Each slot starts up to this fraction of one interval late, so processes do not align."""
+MIN_PACE = 1.0
+"""Requests per second the gate allows at the least, even if nothing was accepted."""
+
+
+def gate_key(api_key: str, scope: str) -> str:
+    """The name a gate knows a quota by: the scope and a digest of the key (never the
+    key itself: it ends up in Redis and in log records)."""
+    digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    return f"{scope}:{digest}"
+
+
+@runtime_checkable
+class RateLimitGate(Protocol):
+    """What the client calls around each attempt of each request.
+
+    `key` names one quota (`gate_key(api_key, scope)`: the scope, `app` or `knowledge`,
+    and a digest of the key). For every `acquire` that returns, the client calls
+    `release` exactly once, when the attempt is over; `refused` reports a rate-limit
+    refusal, over HTTP or in a stream. An implementation must not fail a request for
+    reasons of its own: a gate that cannot decide lets the request through.
+    """
+
+    async def acquire(self, key: str) -> None:
+        """Wait until a request under `key` may be sent (returns at once while open)."""
+
+    async def release(self, key: str, *, answered: bool) -> None:
+        """The attempt is over; `answered`: the server answered it with anything but
+        a rate-limit refusal (the answer's status line arrived)."""
+
+    async def refused(self, key: str, retry_after: float) -> None:
+        """The server refused a request under `key` with 429 and `Retry-After:
+        retry_after` (or a `RateLimitError` arrived in a stream): close the gate."""
+
+
+class _Quota:
+    """The gate's view of one quota; every time is `time.monotonic()`."""
+
+    __slots__ = (
+        "accepted",
+        "closed_until",
+        "epoch",
+        "in_flight",
+        "next_slot",
+        "pace",
+        "waiters",
+        "window",
+    )
+
+    def __init__(self, window: int) -> None:
+        self.closed_until = 0.0
+        self.pace = 0.0  # requests per second; 0 while fully open
+        self.next_slot = 0.0
+        self.epoch = 0  # how many times the gate closed (a slot is valid for one epoch)
+        self.accepted: deque[float] = deque()  # when answers were accepted, last WINDOW s
+        self.in_flight = 0  # sent, not answered yet
+        self.window = window
+        self.waiters: deque[anyio.Event] = deque()
+
+    def trim(self, now: float) -> None:
+        while self.accepted and self.accepted[0] < now - WINDOW:
+            self.accepted.popleft()
+
+
+class LocalRateLimitGate:
+    """The in-process gate, shared by a client and its `with_options` copies (give the
+    same instance to several clients to share it further). State is per quota key.
+
+    `window`: at most this many requests per quota wait for their first answer at a
+    time, plus one more per answer received (so a burst doubles its pace every round
+    trip, like TCP's slow start): a burst of 1,000 against a quota it does not know
+    sends `window` requests, not 1,000, before the first refusal can close the gate.
+    A request waits for the window at most `window_wait` seconds (a slow server is not
+    a refusing one: a refusal comes back fast). `window=None` turns this off.
+    """
+
+    def __init__(self, *, window: int | None = 64, window_wait: float = 0.25) -> None:
+        if window is not None and (isinstance(window, bool) or window < 1):
+            raise ValueError(f"window must be a positive int or None, got {window!r}")
+        self._window = window
+        self._window_wait = window_wait
+        self._quotas: dict[str, _Quota] = {}
+
+    def __repr__(self) -> str:
+        limited = sum(1 for q in self._quotas.values() if q.pace)
+        return f"<LocalRateLimitGate quotas={len(self._quotas)} limited={limited}>"
+
+    def _quota(self, key: str) -> _Quota:
+        quota = self._quotas.get(key)
+        if quota is None:
+            quota = self._quotas[key] = _Quota(self._window or 0)
+        return quota
+
+    def wait_time(self, key: str) -> float:
+        """Seconds the next request under `key` would wait for the pace (0 while open)."""
+        quota = self._quotas.get(key)
+        if quota is None or not quota.pace:
+            return 0.0
+        now = time.monotonic()
+        return max(0.0, quota.closed_until - now, quota.next_slot - now)
+
+    async def acquire(self, key: str) -> None:
+        quota = self._quota(key)
+        await self._enter_window(quota)
+        try:
+            await self.wait_for_slot(key)
+        except BaseException:
+            self._leave_window(quota)
+            raise
+
+    async def release(self, key: str, *, answered: bool) -> None:
+        quota = self._quota(key)
+        if answered:
+            now = time.monotonic()
+            quota.accepted.append(now)
+            quota.trim(now)
+            if self._window is not None:
+                quota.window += 1
+        self._leave_window(quota)
+
+    async def refused(self, key: str, retry_after: float) -> None:
+        self.close(key, retry_after, accepted_per_s=None)
+
+    # --- the two halves, also used by the Redis gate -----------------------------------
+
+    async def wait_for_slot(self, key: str) -> None:
+        """Wait while the gate is closed, then for the next paced slot (a refusal while
+        waiting closes the gate again: the slot is then taken again after it)."""
+        quota = self._quotas.get(key)
+        while quota is not None and quota.pace:
+            now = time.monotonic()
+            start = max(quota.closed_until, quota.next_slot)
+            if now - start > 2 / quota.pace + WINDOW:
+                quota.pace = 0.0  # demand fell below the pace: open fully
+                return
+            slot = max(now, start)
+            interval = 1 / quota.pace
+            quota.next_slot = slot + interval
+            quota.pace *= 1 + GROWTH * interval
+            epoch = quota.epoch
+            try:
+                await anyio.sleep(slot - now + random.uniform(0, JITTER * interval))
+            except BaseException:
+                # Cancelled while waiting: give the slot back if nobody queued behind
+                # it (a slot given back twice would let two requests into one interval).
+                if quota.epoch == epoch and quota.next_slot == slot + interval:
+                    quota.next_slot = slot
+                raise
+            if quota.epoch == epoch:
+                return
+
+    def close(self, key: str, retry_after: float, *, accepted_per_s: float | None) -> None:
+        """Close for `retry_after` seconds, then pace at the rate accepted in the last
+        second (`accepted_per_s`, or this gate's own count)."""
+        now = time.monotonic()
+        quota = self._quota(key)
+        if self._window is not None:
+            quota.window = self._window  # a refusal starts the slow start over
+        if now < quota.closed_until:
+            return  # sent before the gate closed: the closing refusal said it all
+        quota.trim(now)
+        if accepted_per_s is None:
+            accepted_per_s = len(quota.accepted) / WINDOW
+        quota.closed_until = now + max(0.0, retry_after)
+        quota.pace = max(MIN_PACE, accepted_per_s)
+        quota.next_slot = quota.closed_until
+        quota.epoch += 1
+
+    async def _enter_window(self, quota: _Quota) -> None:
+        if self._window is None:
+            return
+        if quota.in_flight < quota.window and not quota.waiters:
+            quota.in_flight += 1
+            return
+        event = anyio.Event()
+        quota.waiters.append(event)
+        try:
+            with anyio.move_on_after(self._window_wait):
+                await event.wait()
+        except BaseException:
+            if event.is_set():  # handed a place, but leaving: pass it on, once
+                self._leave_window(quota)
+            else:
+                quota.waiters.remove(event)
+            raise
+        if not event.is_set():  # waited long enough: the server is slow, not refusing
+            quota.waiters.remove(event)
+            quota.in_flight += 1
+
+    def _leave_window(self, quota: _Quota) -> None:
+        if self._window is None:
+            return
+        quota.in_flight -= 1
+        while quota.waiters and quota.in_flight < quota.window:
+            quota.in_flight += 1
+            quota.waiters.popleft().set()
