@@ -106,6 +106,7 @@ from ._models import (
     Usage,
 )
 from ._options import RequestOptions
+from ._rate_gate import LocalRateLimitGate, RateLimitGate, gate_key
 from ._retry import RetryPolicy
 from ._signing import HmacSigner, Signer, TimestampSigner
 from ._sse import ServerSentEvent, SSEDecoder
@@ -159,11 +160,13 @@ if TYPE_CHECKING:
     )
     from ._messages import Messages, Rating
     from ._pagination import AsyncPager, Page
+    from ._redis_gate import RedisRateLimitGate
     from ._uploads import AsyncReadable, FileInput
 
 # The App and Knowledge halves load on first use, so `import pulseai_async` costs little
 # more than its dependencies; type checkers see the imports above.
 _LAZY: dict[str, str] = {
+    "RedisRateLimitGate": "._redis_gate",
     "App": "._app_info",
     "AppInfo": "._app_models",
     "AppMeta": "._app_models",
@@ -290,6 +293,10 @@ __all__ = [
     "PulseError",
     "PulseValidationError",
     "RateLimitError",
+    "RateLimitGate",
+    "LocalRateLimitGate",
+    "RedisRateLimitGate",
+    "gate_key",
     "ReasoningChunk",
     "RequestOptions",
     "ResponseDecodeError",
