@@ -33,6 +33,8 @@ GROWTH = 0.05
 """How much faster than the accepted rate the gate probes, per second of pacing."""
 JITTER = 0.5
 """Each slot starts up to this fraction of one interval late, so processes do not align."""
+SETTLE = 0.01
+"""Seconds a request let in by the window waits for the rest of its burst's answers."""
 MIN_PACE = 1.0
 """Requests per second the gate allows at the least, even if nothing was accepted."""
 
@@ -220,6 +222,14 @@ class LocalRateLimitGate:
         if not event.is_set():  # waited long enough: the server is slow, not refusing
             quota.waiters.remove(event)
             quota.in_flight += 1
+        # Answers come in the order sent: the accepted ones that let this request in
+        # are followed within moments by any refusals of the same burst. Let those land
+        # (and close the gate) before this request checks it.
+        try:
+            await anyio.sleep(SETTLE)
+        except BaseException:
+            self._leave_window(quota)
+            raise
 
     def _leave_window(self, quota: _Quota) -> None:
         if self._window is None:

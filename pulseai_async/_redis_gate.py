@@ -16,6 +16,7 @@ Needs the optional extra: `pip install 'pulseai-async[redis]'`.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import logging
 import os
@@ -45,11 +46,17 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 """
 
-# KEYS: state hash. ARGV: growth, window. -> {wait, interval, epoch} (strings)
+# KEYS: state hash, sent zset. ARGV: growth, window, member, burst window, stale after,
+# force. -> {wait, interval, epoch} (strings); wait -1: the burst window is full.
 _ACQUIRE = (
     _NOW
     + """
-local h = redis.call('HMGET', KEYS[1], 'pace', 'closed_until', 'next_slot', 'epoch')
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[5]))
+local h = redis.call('HMGET', KEYS[1], 'pace', 'closed_until', 'next_slot', 'epoch', 'window')
+local burst = tonumber(h[5]) or tonumber(ARGV[4])
+if ARGV[6] == '0' and redis.call('ZCARD', KEYS[2]) >= burst then return {'-1', '0', '0'} end
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('EXPIRE', KEYS[2], 60)
 local pace = tonumber(h[1]) or 0
 local epoch = h[4] or '0'
 if pace <= 0 then return {'0', '0', epoch} end
@@ -66,34 +73,47 @@ return {string.format('%.6f', slot - now), string.format('%.6f', interval), epoc
 """
 )
 
-# KEYS: state hash, accepted zset. ARGV: retry_after, window, min_pace, ttl.
+# KEYS: state hash, accepted zset. ARGV: retry_after, window, min_pace, ttl, burst window.
 _CLOSE = (
     _NOW
     + """
 local closed = tonumber(redis.call('HGET', KEYS[1], 'closed_until')) or 0
+redis.call('HSET', KEYS[1], 'window', ARGV[5])
 if now < closed then return 0 end
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
 local pace = math.max(tonumber(ARGV[3]), redis.call('ZCARD', KEYS[2]) / window)
 local reopen = string.format('%.6f', now + tonumber(ARGV[1]))
 redis.call('HSET', KEYS[1], 'closed_until', reopen, 'next_slot', reopen,
-  'pace', string.format('%.6f', pace))
+  'pace', string.format('%.6f', pace), 'window', ARGV[5])
 redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 return 1
 """
 )
 
-# KEYS: accepted zset. ARGV: member, window.
-_ACCEPTED = (
+# KEYS: accepted zset, state hash, sent zset. ARGV: member, window, burst window, answered.
+_RELEASE = (
     _NOW
     + """
+redis.call('ZREM', KEYS[3], ARGV[1])
+if ARGV[4] == '0' then return 0 end
+local burst = tonumber(redis.call('HGET', KEYS[2], 'window')) or tonumber(ARGV[3])
+redis.call('HSET', KEYS[2], 'window', string.format('%d', burst + 1))
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('EXPIRE', KEYS[1], 60)
 return 1
 """
 )
+
+STALE = 30.0
+"""Seconds after which a request still counted as waiting for its answer stops counting
+(its process may have died without saying so)."""
+
+_attempt: contextvars.ContextVar[str] = contextvars.ContextVar("pulseai_gate_attempt")
+"""This task's current attempt, as the shared window knows it (acquire and release of
+one attempt run in one task)."""
 
 
 class RedisRateLimitGate:
@@ -103,7 +123,10 @@ class RedisRateLimitGate:
 
     `url` (`redis://host:port/db`) or `client` (a `redis.asyncio.Redis` you own);
     `timeout`: the longest a Redis call may take before the gate falls back to the
-    in-process gate, for `retry_after` seconds. `window` as for `LocalRateLimitGate`.
+    in-process gate, for `retry_after` seconds; `max_connections` to Redis (from `url`).
+    `window` and `window_wait` as for `LocalRateLimitGate`, applied twice: within
+    this process, and across all processes (where a request that has waited
+    `STALE` seconds for its answer stops counting, so a crashed process holds no place).
     """
 
     def __init__(
@@ -112,9 +135,11 @@ class RedisRateLimitGate:
         *,
         client: Any = None,
         prefix: str = "pulseai:gate",
-        timeout: float = 0.5,
+        timeout: float = 5.0,
         retry_after: float = 5.0,
         window: int | None = 64,
+        window_wait: float = 0.25,
+        max_connections: int = 16,
     ) -> None:
         if redis_asyncio is None:
             raise ImportError(
@@ -123,20 +148,27 @@ class RedisRateLimitGate:
         if (url is None) == (client is None):
             raise ValueError("pass exactly one of url= or client=")
         self._owns_client = client is None
-        self._redis: Any = client or redis_asyncio.Redis.from_url(
-            str(url),
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
+        if client is None:  # a few connections, shared: requests queue for one
+            pool = redis_asyncio.BlockingConnectionPool.from_url(
+                str(url),
+                max_connections=max_connections,
+                timeout=timeout,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+            client = redis_asyncio.Redis.from_pool(pool)  # closing it closes the pool
+        self._redis: Any = client
         self._prefix = prefix
         self._timeout = timeout
         self._retry_after = retry_after
-        self._local = LocalRateLimitGate(window=window)
+        self._local = LocalRateLimitGate(window=window, window_wait=window_wait)
+        self._burst = window or 2**31  # the shared window of requests sent in a burst
+        self._window_wait = window_wait
         self._degraded_until = 0.0
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._close = self._redis.register_script(_CLOSE)
-        self._accepted = self._redis.register_script(_ACCEPTED)
+        self._release = self._redis.register_script(_RELEASE)
         self._members = (f"{os.getpid()}:{random.getrandbits(32)}:{n}" for n in itertools.count())
 
     def __repr__(self) -> str:
@@ -176,27 +208,42 @@ class RedisRateLimitGate:
 
     async def release(self, key: str, *, answered: bool) -> None:
         await self._local.release(key, answered=answered)  # the window, and the fallback
-        if answered:
-            await self._call(self._accepted, [self._name(key, "accepted")], [next(self._members)])
+        member = _attempt.get(None)
+        if member is not None:
+            keys = [self._name(key, "accepted"), self._name(key), self._name(key, "sent")]
+            args = [member, WINDOW, self._burst, "1" if answered else "0"]
+            await self._call(self._release, keys, args)
 
     async def refused(self, key: str, retry_after: float) -> None:
         self._local.close(key, retry_after, accepted_per_s=None)  # warm for a fallback
         await self._call(
             self._close,
             [self._name(key), self._name(key, "accepted")],
-            [retry_after, WINDOW, MIN_PACE, max(60, int(retry_after * 2))],
+            [retry_after, WINDOW, MIN_PACE, max(60, int(retry_after * 2)), self._burst],
         )
 
     # --- Redis, or the in-process gate when Redis is gone --------------------------------
 
     async def _wait_for_slot(self, key: str) -> None:
+        keys = [self._name(key), self._name(key, "sent")]
+        waited = 0.0
         while True:
-            reply = await self._call(self._acquire, [self._name(key)], [GROWTH, WINDOW])
+            force = "1" if waited >= self._window_wait else "0"
+            member = next(self._members)
+            _attempt.set(member)
+            args = [GROWTH, WINDOW, member, self._burst, STALE, force]
+            reply = await self._call(self._acquire, keys, args)
             if reply is None:  # Redis is gone: the in-process gate decides
                 await self._local.wait_for_slot(key)
                 return
             wait, interval, epoch = (float(x) for x in reply)
-            if wait <= 0:
+            if wait < 0:  # the burst window, shared by every process, is full: look
+                # again once or twice (a refusal may close the gate meanwhile), then go
+                pause = random.uniform(0.25, 0.75) * self._window_wait
+                await anyio.sleep(pause)
+                waited += pause
+                continue
+            if wait == 0:
                 return
             await anyio.sleep(wait + random.uniform(0, JITTER * interval))
             current = await self._call_raw("hget", self._name(key), "epoch")
@@ -224,11 +271,14 @@ class RedisRateLimitGate:
             return None
 
     def _degrade(self, exc: BaseException) -> None:
-        logger.warning(
-            "rate-limit gate: Redis is unreachable (%s); using the in-process gate for %.0f s",
-            type(exc).__name__,
-            self._retry_after,
-        )
+        if not self.degraded:  # once per outage, not once per request
+            logger.warning(
+                "rate-limit gate: Redis is unreachable (%s: %s); using the in-process "
+                "gate for %.0f s",
+                type(exc).__name__,
+                exc,
+                self._retry_after,
+            )
         self._degraded_until = time.monotonic() + self._retry_after
 
     def _name(self, key: str, part: str = "state") -> str:

@@ -1,0 +1,181 @@
+"""The rate-limit gate: a 429's Retry-After holds back the next requests of that key and
+scope (and only those), the retries then go out paced, and waiters that are cancelled
+leave the gate exactly as if they had never come."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+
+import pulseai_async as pa
+from pulseai_async.testing import Emulator, Fault
+
+pytestmark = pytest.mark.anyio
+
+NO_RETRIES = pa.RetryPolicy(max_retries=0)
+
+
+def chat_times(emulator: Emulator) -> list[float]:
+    return [r.time for r in emulator.requests if r.path == "/chat-messages"]
+
+
+async def test_a_429s_retry_after_holds_the_next_request_back(emulator: Emulator) -> None:
+    emulator.faults.add(Fault.http_error(429, retry_after=1).on("/chat-messages").nth(1))
+    async with emulator.client(retry_policy=NO_RETRIES) as pulse:
+        with pytest.raises(pa.RateLimitError):
+            await pulse.chat.send("refused", user="u")
+        refused_at = time.monotonic()
+        with anyio.fail_after(10):
+            reply = await pulse.chat.send("held back", user="u")
+    sent = chat_times(emulator)
+    assert len(sent) == 2  # the second request was sent once, after the wait
+    assert sent[1] - sent[0] >= 0.95
+    assert time.monotonic() - refused_at >= 0.9
+    assert reply.answer
+
+
+async def test_without_the_gate_the_next_request_goes_at_once(emulator: Emulator) -> None:
+    emulator.faults.add(Fault.http_error(429, retry_after=2).on("/chat-messages").nth(1))
+    async with emulator.client(retry_policy=NO_RETRIES, rate_limit_gate=False) as pulse:
+        with pytest.raises(pa.RateLimitError):
+            await pulse.chat.send("refused", user="u")
+        with anyio.fail_after(1.5):
+            await pulse.chat.send("not held", user="u")
+
+
+async def test_the_gate_is_per_scope_and_shared_with_copies(emulator: Emulator) -> None:
+    emulator.faults.add(Fault.http_error(429, retry_after=2).on("/chat-messages").nth(1))
+    async with emulator.client(retry_policy=NO_RETRIES) as pulse:
+        with pytest.raises(pa.RateLimitError):
+            await pulse.chat.send("refused", user="u")
+        with anyio.fail_after(1.5):  # the Knowledge key's quota is another quota
+            async for _ in pulse.datasets.list():
+                break
+        with anyio.move_on_after(1.0) as held:  # a with_options copy shares the gate
+            await pulse.with_options(timeout=30).chat.send("held", user="u")
+        assert held.cancelled_caught
+
+
+async def test_the_plans_rate_limit_error_does_not_close_the_gate(emulator: Emulator) -> None:
+    emulator.faults.add(
+        Fault.http_error(429, "rate_limit_error", retry_after=5).on("/chat-messages").nth(1)
+    )
+    async with emulator.client(retry_policy=NO_RETRIES) as pulse:
+        with pytest.raises(pa.RateLimitError):
+            await pulse.chat.send("quota", user="u")
+        with anyio.fail_after(2):  # waiting does not fix a plan quota: nothing is held
+            await pulse.chat.send("next", user="u")
+
+
+@pytest.mark.pulseai_emulator(answer="a b c d")
+async def test_an_in_stream_rate_limit_error_closes_the_gate(emulator: Emulator) -> None:
+    emulator.faults.add(Fault.error_after(2, "too_many_requests", status=429))
+    async with emulator.client(retry_policy=NO_RETRIES) as pulse:
+        with pytest.raises(pa.RateLimitError):
+            async with pulse.chat.stream("refused mid-stream", user="u") as stream:
+                async for _ in stream:
+                    pass
+        with anyio.move_on_after(0.8) as held:
+            await pulse.chat.send("held", user="u")
+        assert held.cancelled_caught
+        with anyio.fail_after(10):
+            await pulse.chat.send("after the default second", user="u")
+
+
+async def test_retries_after_a_storm_go_out_paced_and_are_refused_far_less(
+    emulator: Emulator,
+) -> None:
+    """40 chats against 10 requests a second: with the gate the retries follow the pace
+    the server accepted; each on its own, every Retry-After brings the herd back."""
+    refused = {}
+    for gated in (True, False):
+        emulator.reset()
+        fault = emulator.faults.add(Fault.rate_limit(10).on("/chat-messages"))
+        policy = pa.RetryPolicy(max_retries=20)
+        gate = pa.LocalRateLimitGate(window=8) if gated else False
+        async with emulator.client(retry_policy=policy, rate_limit_gate=gate) as pulse:
+            with anyio.fail_after(30):
+                async with anyio.create_task_group() as tg:
+                    for i in range(40):
+                        tg.start_soon(lambda i=i: pulse.chat.send(f"q{i}", user=f"u{i}"))
+        refused[gated] = fault.applied
+        assert len(chat_times(emulator)) == 40 + fault.applied  # every chat answered
+    # on its own the herd is refused 60 times; through the gate about one burst's worth
+    assert refused[True] * 2 <= refused[False], refused
+
+
+# --- the gate itself, through its protocol ----------------------------------------------
+
+
+async def test_cancelled_waiters_release_nothing_twice() -> None:
+    """One request may wait for a first answer at a time: of three waiting behind it,
+    one is cancelled; the release that follows admits exactly one more."""
+    gate = pa.LocalRateLimitGate(window=1, window_wait=30)
+    key = pa.gate_key("app-secret", "app")
+    admitted: list[str] = []
+
+    async def request(name: str, scope: anyio.CancelScope | None = None) -> None:
+        with scope or anyio.CancelScope():
+            await gate.acquire(key)
+            admitted.append(name)
+
+    with anyio.fail_after(5):
+        await request("first")
+        async with anyio.create_task_group() as tg:
+            cancelled = anyio.CancelScope()
+            tg.start_soon(request, "cancelled", cancelled)
+            await anyio.sleep(0.05)
+            cancelled.cancel()
+            tg.start_soon(request, "second")
+            tg.start_soon(request, "third")
+            await anyio.sleep(0.05)
+            assert admitted == ["first"]
+            await gate.release(key, answered=False)
+            await anyio.sleep(0.05)
+            assert admitted == ["first", "second"]  # one place freed, one admitted
+            await gate.release(key, answered=False)
+    assert admitted == ["first", "second", "third"]
+
+
+async def test_a_cancelled_paced_wait_keeps_the_pace_for_the_others() -> None:
+    gate = pa.LocalRateLimitGate(window=None)
+    key = pa.gate_key("app-secret", "app")
+    await gate.release(key, answered=True)
+    await gate.release(key, answered=True)
+    await gate.refused(key, 0.2)  # 2 accepted in the last second: pace 2/s
+    admitted: list[float] = []
+
+    async def request(scope: anyio.CancelScope | None = None) -> None:
+        with scope or anyio.CancelScope():
+            await gate.acquire(key)
+            admitted.append(time.monotonic())
+
+    start = time.monotonic()
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            cancelled = [anyio.CancelScope(), anyio.CancelScope()]
+            for scope in cancelled:
+                tg.start_soon(request, scope)
+            await anyio.sleep(0.01)
+            for scope in cancelled:
+                scope.cancel()
+            tg.start_soon(request)
+            tg.start_soon(request)
+    assert len(admitted) == 2
+    assert admitted[0] - start >= 0.19  # the gate stayed closed for the Retry-After
+    # then one per 1/pace (0.5 s, less up to half of it in jitter), not both at once
+    assert admitted[1] - admitted[0] >= 0.2
+
+
+async def test_a_gate_must_have_the_protocols_methods() -> None:
+    with pytest.raises(pa.PulseValidationError, match="rate_limit_gate"):
+        pa.AsyncPulse(api_key="app-k", rate_limit_gate=object())  # type: ignore[arg-type]
+    assert isinstance(pa.LocalRateLimitGate(), pa.RateLimitGate)
+
+
+def test_a_quota_key_never_contains_the_api_key() -> None:
+    key = pa.gate_key("app-very-secret-key", "app")
+    assert "secret" not in key and key.startswith("app:")
+    assert key != pa.gate_key("app-very-secret-key", "knowledge")
