@@ -45,6 +45,7 @@ LABELS = {
     "aiohttp_sse_client": "aiohttp + aiohttp-sse-client2",
     "requests_sseclient": "requests + sseclient-py (threads)",
     "dify": "dify-client (threads)",
+    "independent": "pulseai_async, gate off: each request retries alone (openai-python's rule)",
 }
 PACKAGES = {
     "ours": ["pulseai-async", "aiohttp", "msgspec"],
@@ -113,6 +114,14 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "rounds": 1,
         "peers": ["ours", "floor"],
         "title": "one 32 MiB event (and 8, 64 MiB), in 4 KiB chunks",
+    },
+    "storm": {
+        "kind": "storm",
+        "full": {"chats": 1000, "rate": 50},
+        "quick": {"chats": 100, "rate": 20},
+        "rounds": 3,
+        "peers": ["ours"],
+        "title": "429 storm: concurrent chats against a token bucket of `rate` req/s",
     },
     "import": {
         "kind": "import",
@@ -240,6 +249,7 @@ def better(kind: str, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "blocking": "cpu_us_per_send",
         "decoder": "us_per_event",
         "bigevent": "ms_32mib",
+        "storm": "refused_429",
     }[kind]
     return a if a.get(key, 0) <= b.get(key, 0) else b
 
@@ -254,6 +264,8 @@ def run_scenario(
     results: dict[str, Any] = {}
     if kind == "import":
         return {"params": params, "results": import_times(chosen, params["repeat"])}
+    if kind == "storm":
+        return run_storm(params, 1 if quick else spec["rounds"])
     if server is not None and kind in ("stream", "rss", "blocking"):
         params["base_url"] = server.base_url
         prime(server, params["events"], "blocking" if kind == "blocking" else "streaming")
@@ -264,6 +276,87 @@ def run_scenario(
             results[peer] = better(kind, results[peer], result) if peer in results else result
     params.pop("base_url", None)
     return {"params": params, "results": results}
+
+
+def run_storm(params: dict[str, Any], rounds: int) -> dict[str, Any]:
+    """The 429 storm (`storm.py`): the emulator enforcing the rate in its own process,
+    each client in a fresh one, gated (ours, the default) and independent, interleaved.
+    Each mode's figures are its median round (by total time); every round is kept."""
+    storm = str(HERE / "storm.py")
+    server = subprocess.Popen(
+        [sys.executable, storm, "serve", "--rate", str(params["rate"])],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    runs: dict[str, list[dict[str, Any]]] = {"ours": [], "independent": []}
+    try:
+        base_url = f"http://127.0.0.1:{server.stdout.readline().split()[1]}/v1"
+        for _ in range(rounds):
+            for peer, mode in (("ours", "gated"), ("independent", "independent")):
+                server.stdin.write("reset\n")
+                server.stdin.flush()
+                server.stdout.readline()
+                command = [sys.executable, storm, "client", base_url, mode, str(params["chats"])]
+                done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+                if done.returncode != 0:
+                    runs[peer].append({"error": done.stderr.strip()[-300:]})
+                    continue
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                server.stdin.write("stats\n")
+                server.stdin.flush()
+                stats = json.loads(server.stdout.readline())
+                result.update(refused_429=stats["refused"], requests=stats["requests"])
+                result["text_ok"] = result["completed"] == params["chats"]
+                runs[peer].append(result)
+    finally:
+        server.stdin.close()
+        server.wait(10)
+    results: dict[str, Any] = {}
+    for peer, rounds_run in runs.items():
+        good = sorted((r for r in rounds_run if "error" not in r), key=lambda r: r["wall_s"])
+        if not good:
+            results[peer] = rounds_run[-1]
+            continue
+        results[peer] = dict(good[len(good) // 2])
+        results[peer]["rounds"] = [
+            {"refused_429": r["refused_429"], "wall_s": round(r["wall_s"], 2)} for r in good
+        ]
+    return {"params": params, "results": results}
+
+
+def storm_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 14's storm targets: at least 10x fewer 429s at an equal or shorter time."""
+    results = report["scenarios"].get("storm", {}).get("results", {})
+    gated, alone = results.get("ours", {}), results.get("independent", {})
+    if "refused_429" not in gated or "refused_429" not in alone:
+        return [{"target": "429 storm", "value": None, "limit": "-", "status": "not run"}]
+    fewer = alone["refused_429"] / max(1, gated["refused_429"])
+    time_ratio = gated["wall_s"] / alone["wall_s"]
+    complete = gated["text_ok"] and alone["text_ok"]
+    return [
+        {
+            "target": "storm 429s sent: independent retries / gated",
+            "value": round(fewer, 1),
+            "limit": ">= 10",
+            "unit": "x",
+            "status": "pass" if fewer >= 10 else "MISS",
+        },
+        {
+            "target": "storm total time: gated / independent retries",
+            "value": round(time_ratio, 3),
+            "limit": "<= 1.0",
+            "unit": "x",
+            "status": "pass" if time_ratio <= 1.0 else "MISS",
+        },
+        {
+            "target": "storm: every chat completes, both ways",
+            "value": gated.get("completed"),
+            "limit": f"== {report['scenarios']['storm']['params']['chats']}",
+            "status": "pass" if complete else "MISS",
+        },
+    ]
 
 
 # --- reporting ---------------------------------------------------------------------------
@@ -302,6 +395,12 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("growth", "per-MiB 64 vs 32", "{:.2f}"),
     ],
     "import": [("ms", "import ms (min)", "{:.1f}"), ("median_ms", "median", "{:.1f}")],
+    "storm": [
+        ("refused_429", "429s the server sent", "{:,}"),
+        ("wall_s", "total s", "{:.1f}"),
+        ("requests", "requests sent", "{:,}"),
+        ("cpu_s", "client CPU s", "{:.2f}"),
+    ],
 }
 
 
@@ -458,6 +557,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         True,
         "x",
     )
+    out.extend(storm_targets(report))
     return out
 
 

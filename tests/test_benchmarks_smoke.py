@@ -61,3 +61,16 @@ async def test_an_unknown_scenario_is_refused_with_its_name() -> None:
         done = await anyio.run_process([*RUN, "--only", "nosuch"], check=False, cwd=ROOT)
     assert done.returncode == 2
     assert "nosuch" in done.stderr.decode()
+
+
+async def test_the_storm_benchmark_counts_the_429s_of_both_ways(tmp_path: Path) -> None:
+    report = await run_bench(tmp_path, "--only", "storm")
+    scenario = report["scenarios"]["storm"]
+    for mode in ("ours", "independent"):
+        result = scenario["results"][mode]
+        assert "error" not in result, result
+        assert result["completed"] == scenario["params"]["chats"] and result["text_ok"]
+        assert result["requests"] == result["completed"] + result["refused_429"]
+    assert scenario["results"]["independent"]["refused_429"] > 0  # the server did refuse
+    names = {target["target"] for target in report["targets"]}
+    assert "storm 429s sent: independent retries / gated" in names
