@@ -111,7 +111,7 @@ STALE = 30.0
 """Seconds after which a request still counted as waiting for its answer stops counting
 (its process may have died without saying so)."""
 
-_attempt: contextvars.ContextVar[str] = contextvars.ContextVar("pulseai_gate_attempt")
+_attempt: contextvars.ContextVar[str | None] = contextvars.ContextVar("pulseai_gate_attempt")
 """This task's current attempt, as the shared window knows it (acquire and release of
 one attempt run in one task)."""
 
@@ -200,16 +200,21 @@ class RedisRateLimitGate:
 
     async def acquire(self, key: str) -> None:
         await self._local._enter_window(self._local._quota(key))
+        member = next(self._members)
+        _attempt.set(member)
         try:
-            await self._wait_for_slot(key)
-        except BaseException:
+            await self._wait_for_slot(key, member)
+        except BaseException:  # cancelled while waiting: give both places back, once
             self._local._leave_window(self._local._quota(key))
+            with anyio.CancelScope(shield=True), anyio.move_on_after(self._timeout):
+                await self._call_raw("zrem", self._name(key, "sent"), member)
             raise
 
     async def release(self, key: str, *, answered: bool) -> None:
         await self._local.release(key, answered=answered)  # the window, and the fallback
         member = _attempt.get(None)
         if member is not None:
+            _attempt.set(None)  # released once, whatever happens next
             keys = [self._name(key, "accepted"), self._name(key), self._name(key, "sent")]
             args = [member, WINDOW, self._burst, "1" if answered else "0"]
             await self._call(self._release, keys, args)
@@ -224,13 +229,11 @@ class RedisRateLimitGate:
 
     # --- Redis, or the in-process gate when Redis is gone --------------------------------
 
-    async def _wait_for_slot(self, key: str) -> None:
+    async def _wait_for_slot(self, key: str, member: str) -> None:
         keys = [self._name(key), self._name(key, "sent")]
         waited = 0.0
         while True:
             force = "1" if waited >= self._window_wait else "0"
-            member = next(self._members)
-            _attempt.set(member)
             args = [GROWTH, WINDOW, member, self._burst, STALE, force]
             reply = await self._call(self._acquire, keys, args)
             if reply is None:  # Redis is gone: the in-process gate decides

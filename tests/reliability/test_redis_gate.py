@@ -165,3 +165,39 @@ async def test_a_redis_that_disappears_mid_run_degrades_to_the_local_gate(
 async def test_the_redis_gate_refuses_a_wrong_configuration() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         pa.RedisRateLimitGate()
+
+
+async def test_a_cancelled_waiter_leaves_the_shared_window_as_it_found_it(
+    redis_server: RedisServer,
+) -> None:
+    """Two gates (as two processes would) share a burst window of one request."""
+    import redis.asyncio as redis_asyncio
+
+    key = pa.gate_key("app-secret", "app")
+    first = pa.RedisRateLimitGate(redis_server.url, window=1, window_wait=5)
+    second = pa.RedisRateLimitGate(redis_server.url, window=1, window_wait=5)
+    inspect = redis_asyncio.Redis.from_url(redis_server.url)
+    sent = f"pulseai:gate:{key}:sent"
+    async with first, second:
+        with anyio.fail_after(10):
+            await first.acquire(key)  # the one place
+            async with anyio.create_task_group() as tg:
+                waiting = anyio.CancelScope()
+
+                async def wait_in_vain() -> None:
+                    with waiting:
+                        await second.acquire(key)
+                        pytest.fail("admitted while the shared window was full")
+
+                tg.start_soon(wait_in_vain)
+                await anyio.sleep(0.3)
+                waiting.cancel()
+            assert await inspect.zcard(sent) == 1  # only the first request's place
+            await first.release(key, answered=True)
+            assert await inspect.zcard(sent) == 0
+            started = time.monotonic()
+            await second.acquire(key)  # the place is free: no wait
+            assert time.monotonic() - started < 1.0
+            await second.release(key, answered=True)
+            assert await inspect.zcard(sent) == 0
+    await inspect.aclose()
