@@ -20,16 +20,22 @@ ERROR_BODY_LIMIT = 64 * 1024
 
 async def read_at_most(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
     """Up to `limit` bytes of the body, and whether that is the whole of it."""
+    parts, complete = await _read_parts(response, limit)
+    return b"".join(parts)[:limit], complete
+
+
+async def _read_parts(response: aiohttp.ClientResponse, limit: int) -> tuple[list[bytes], bool]:
+    """The body's chunks as they came, stopping once they hold more than `limit` bytes."""
     content = response.content
     parts: list[bytes] = []
     size = 0
     while size <= limit:
         chunk = await content.readany()
         if not chunk:
-            return b"".join(parts), True
+            return parts, True
         parts.append(chunk)
         size += len(chunk)
-    return b"".join(parts)[:limit], False
+    return parts, False
 
 
 async def read_body(response: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
@@ -39,10 +45,10 @@ async def read_body(response: aiohttp.ClientResponse, limit: int, what: str) -> 
     length = response.content_length
     if length is not None and length > limit and not response.headers.get("Content-Encoding"):
         raise _too_large(what, response.status, limit, f" (its Content-Length is {length})")
-    body, complete = await read_at_most(response, limit)
-    if not complete:
+    parts, complete = await _read_parts(response, limit)
+    if not complete:  # (the bytes read so far are dropped, not joined)
         raise _too_large(what, response.status, limit, "")
-    return body
+    return b"".join(parts)
 
 
 def _too_large(what: str, status: int, limit: int, detail: str) -> ResponseTooLargeError:
