@@ -132,7 +132,9 @@ class PulseError(Exception):
 
 
 def _rebuild(cls: type[PulseError], args: tuple[Any, ...]) -> PulseError:
-    return cls.__new__(cls, *args)
+    exc = cls.__new__(cls, *args)
+    exc.args = args  # (an OSError subclass such as TimeoutError leaves them to __init__)
+    return exc
 
 
 class PulseValidationError(PulseError, ValueError):
