@@ -43,7 +43,8 @@ async def read_body(response: aiohttp.ClientResponse, limit: int, what: str) -> 
     at once from `Content-Length` (of an uncompressed body), else when the bytes
     decompressed so far pass it."""
     length = response.content_length
-    if length is not None and length > limit and not response.headers.get("Content-Encoding"):
+    compressed = response.headers.get("Content-Encoding", "identity") not in ("identity", "")
+    if length is not None and length > limit and not compressed:
         raise _too_large(what, response.status, limit, f" (its Content-Length is {length})")
     parts, complete = await _read_parts(response, limit)
     if not complete:  # (the bytes read so far are dropped, not joined)

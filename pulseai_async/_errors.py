@@ -190,8 +190,9 @@ class UnexpectedContentTypeError(ResponseDecodeError):
 
 
 class ResponseTooLargeError(PulseError):
-    """The server sent more than a bound allows (`limit`, in bytes after decompression);
-    the connection is closed, nothing more is read."""
+    """The server sent more than a bound allows: `limit` is that bound (bytes after
+    decompression; characters for a stream's text). The connection is closed, nothing
+    more is read."""
 
     def __init__(self, message: str, *, limit: int, status: int | None = None) -> None:
         super().__init__(message)

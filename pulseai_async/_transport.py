@@ -180,12 +180,15 @@ TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
 
 
 def _accepts(request: PreparedRequest, content_type: str) -> bool:
-    """Whether a media type is what the request's `Accept` asked for (`text/event-stream`,
+    """Whether a media type is one the request's `Accept` asked for (`text/event-stream`,
     or a range such as `audio/*`)."""
-    accept = request.headers.get("Accept", "*/*")
-    if accept.endswith("/*"):
-        return content_type.startswith(accept[:-1])
-    return content_type == accept
+    for media in request.headers.get("Accept", "*/*").split(","):
+        media = media.partition(";")[0].strip()
+        if media in ("*/*", content_type):
+            return True
+        if media.endswith("/*") and content_type.startswith(media[:-1]):
+            return True
+    return False
 
 
 def _unexpected_type(

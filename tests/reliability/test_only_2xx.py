@@ -170,3 +170,13 @@ async def test_text_to_audio_checks_it_got_audio(serve: Serve, content_type: str
             ):
                 await audio.read()
         assert checked_out(pulse) == 0
+
+
+@pytest.mark.parametrize("accept", ["*/*", "application/json, text/event-stream;q=0.9"])
+async def test_an_accept_header_of_the_callers_own_is_honoured(serve: Serve, accept: str) -> None:
+    body = b'data: {"event": "message", "answer": "hi", "task_id": "t"}\n\n'
+    body += b'data: {"event": "message_end", "task_id": "t"}\n\n'
+    url = await answering(serve, 200, "text/event-stream", body)
+    async with pa.AsyncPulse(KEY, base_url=url) as pulse:
+        stream = pulse.chat.stream("hi", user="u", extra_headers={"Accept": accept})
+        assert await stream.final_text() == "hi"
