@@ -286,9 +286,10 @@ async def test_an_endless_stream_of_empty_deltas_stays_small(serve: Serve) -> No
                     break
             tracemalloc.stop()
     assert stream.text == "" and events == 200_000
-    # what stays allocated does not grow with the events read (a list slot kept per
-    # event would add 400 kB per 50,000)
-    assert max(held) - held[0] < 128 * 1024, held
+    # what stays allocated does not grow with the events read: it moves with the read
+    # buffers (by up to some 200 kB), where a list slot kept per event would add 400 kB
+    # per 50,000 events, 1.2 MB over the run
+    assert max(held) - held[0] < 512 * 1024, held
 
 
 async def test_a_long_answer_under_the_default_bound_is_kept_whole(serve: Serve) -> None:
