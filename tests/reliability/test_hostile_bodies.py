@@ -305,6 +305,30 @@ async def test_a_long_answer_under_the_default_bound_is_kept_whole(serve: Serve)
     assert len(text) == deltas * 1000
 
 
+async def test_reading_endless_audio_into_memory_stops_at_the_response_bound(
+    serve: Serve,
+) -> None:
+    hostile = Hostile()
+    endless = hostile.handler(headers={"Content-Type": "audio/mpeg"}, total=256 * MiB)
+    url = await serve_routes(serve, {"POST /text-to-audio": endless})
+    with anyio.fail_after(20), peak_memory() as peak:
+        async with pa.AsyncPulse(
+            "app-key", base_url=url, max_retries=0, max_response_size=4 * MiB
+        ) as pulse:
+            with pytest.raises(pa.ResponseTooLargeError, match="4194304 bytes"):
+                await pulse.audio.text_to_audio("hi", user="u").read()
+            with pytest.raises(pa.ResponseTooLargeError, match="65536 bytes"):
+                await pulse.audio.text_to_audio("hi", user="u", max_response_size=65536).read()
+            streamed = 0
+            async with pulse.audio.text_to_audio("hi", user="u") as audio:
+                async for chunk in audio:  # streaming it is not bounded: nothing is kept
+                    streamed += len(chunk)
+                    if streamed > 8 * MiB:
+                        break
+            assert checked_out(pulse) == 0
+    assert peak[0] < 16 * MiB
+
+
 # --- pagers -------------------------------------------------------------------------------
 
 
