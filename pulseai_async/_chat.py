@@ -95,6 +95,7 @@ class Chat(Resource):
             open_response,
             stop,
             max_event_size=client._max_event_size,
+            max_text_length=client._max_text_length,
             scrub=client._scrubbed,
             on_rate_limit=functools.partial(client._rate_limited, client._quotas["app"]),
         )
