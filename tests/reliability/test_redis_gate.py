@@ -72,7 +72,7 @@ def redis_server() -> Iterator[RedisServer]:
 
 async def run_workers(emulator: Emulator, gate: str, workers: int, chats: int) -> list[dict]:
     """Run `workers` processes that all start sending at the same moment; their reports."""
-    start_at = time.time() + 3  # after every worker has imported and built its client
+    start_at = time.time() + 2  # after every worker has imported and built its client
     reports: list[dict] = []
 
     async def worker() -> None:
