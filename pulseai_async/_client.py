@@ -143,7 +143,7 @@ class AsyncPulse:
             raise PulseValidationError(f"verify_ssl must be True or False, got {verify_ssl!r}")
         if rate_limit_gate not in (None, False) and not isinstance(rate_limit_gate, RateLimitGate):
             raise PulseValidationError(
-                "rate_limit_gate must have acquire, accepted and refused coroutines "
+                "rate_limit_gate must have acquire, release and refused coroutines "
                 f"(see RateLimitGate), got {rate_limit_gate!r}"
             )
         self._keys: dict[str, str | None] = {"app": app_key, "knowledge": knowledge_key}

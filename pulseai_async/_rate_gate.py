@@ -136,7 +136,14 @@ class LocalRateLimitGate:
         return max(0.0, quota.closed_until - now, quota.next_slot - now)
 
     async def acquire(self, key: str) -> None:
-        quota = self._quota(key)
+        quota = self._quotas.get(key) or self._quota(key)
+        if (
+            not quota.pace
+            and not quota.waiters
+            and (quota.in_flight < quota.window or not self._window)
+        ):
+            quota.in_flight += 1  # the common case: open, and room in the window
+            return
         await self._enter_window(quota)
         try:
             await self.wait_for_slot(key)
@@ -145,11 +152,13 @@ class LocalRateLimitGate:
             raise
 
     async def release(self, key: str, *, answered: bool) -> None:
-        quota = self._quota(key)
+        quota = self._quotas.get(key) or self._quota(key)
         if answered:
             now = time.monotonic()
-            quota.accepted.append(now)
-            quota.trim(now)
+            accepted = quota.accepted
+            accepted.append(now)
+            if accepted[0] < now - WINDOW:
+                quota.trim(now)
             if self._window is not None:
                 quota.window += 1
         self._leave_window(quota)
@@ -203,9 +212,7 @@ class LocalRateLimitGate:
         quota.epoch += 1
 
     async def _enter_window(self, quota: _Quota) -> None:
-        if self._window is None:
-            return
-        if quota.in_flight < quota.window and not quota.waiters:
+        if self._window is None or (quota.in_flight < quota.window and not quota.waiters):
             quota.in_flight += 1
             return
         event = anyio.Event()
@@ -232,8 +239,6 @@ class LocalRateLimitGate:
             raise
 
     def _leave_window(self, quota: _Quota) -> None:
-        if self._window is None:
-            return
         quota.in_flight -= 1
         while quota.waiters and quota.in_flight < quota.window:
             quota.in_flight += 1
