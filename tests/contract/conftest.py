@@ -88,6 +88,13 @@ class Target:
             async with self.client(role) as pulse:
                 await pulse.conversations.delete(conversation_id, user=user)
 
+    async def delete_conversations_of(self, user: str, role: str = "app") -> None:
+        """Cleanup where the server started a conversation but did not say its id
+        (a failed run)."""
+        async with self.client(role) as pulse:
+            for conversation in await pulse.conversations.list(user=user).collect():
+                await pulse.conversations.delete(conversation.id, user=user)
+
     async def delete_knowledge_base(self, dataset_id: str) -> None:
         async with self.client() as pulse:
             await pulse.datasets.delete(dataset_id)

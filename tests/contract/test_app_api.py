@@ -160,7 +160,8 @@ async def test_pings_keep_an_idle_stream_alive(target: Target, user: str, cleanu
     "a failed run streams workflow_finished (status failed) and then an `error` event "
     "(400 invalid_param on Dify 1.9.1), which the stream raises"
 )
-async def test_a_failed_run_raises(target: Target, user: str, observe) -> None:
+async def test_a_failed_run_raises(target: Target, user: str, cleanup, observe) -> None:
+    cleanup(lambda: target.delete_conversations_of(user, "fail"))
     async with target.client("fail") as pulse:
         stream = pulse.chat.stream("fail please", user=user)
         with pytest.raises(pa.APIStatusError) as caught:
@@ -174,13 +175,12 @@ async def test_a_failed_run_raises(target: Target, user: str, observe) -> None:
         mode = (await pulse.app.info()).mode
         if mode == "advanced-chat":
             assert stream.workflow_status == "failed"
-        if stream.conversation_id:
-            await pulse.conversations.delete(stream.conversation_id, user=user)
 
 
 @pytest.mark.needs("fail_app")
 @pytest.mark.relies_on("a failed run in blocking mode is an HTTP 400 error, not a reply")
-async def test_a_failed_run_blocking(target: Target, user: str, observe) -> None:
+async def test_a_failed_run_blocking(target: Target, user: str, cleanup, observe) -> None:
+    cleanup(lambda: target.delete_conversations_of(user, "fail"))
     async with target.client("fail") as pulse:
         with pytest.raises(pa.BadRequestError) as caught:
             await pulse.chat.send("fail please", user=user)
