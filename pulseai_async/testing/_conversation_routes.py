@@ -1,4 +1,4 @@
-"""Emulated conversation endpoints: list (paged by `last_id`), rename, delete."""
+"""Emulated conversation endpoints: list (paged by `last_id`), rename, delete, variables."""
 
 from __future__ import annotations
 
@@ -67,6 +67,15 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         emulator.state.delete_conversation(conversation.id)
         return deleted(emulator)
 
+    async def variables(request: web.Request) -> web.Response:
+        """A chatflow's conversation variables: the emulated apps declare none."""
+        user = request.query.get("user", "")
+        if emulator.state.conversation(request.match_info["conversation_id"], user) is None:
+            raise Refusal(404, "not_found", "Conversation Not Exists.")
+        limit = int_arg(request, "limit", 20, 100)
+        return ok(emulator, {"limit": limit, "has_more": False, "data": []})
+
     app.router.add_get("/v1/conversations", listing)
+    app.router.add_get("/v1/conversations/{conversation_id}/variables", variables)
     app.router.add_post("/v1/conversations/{conversation_id}/name", rename)
     app.router.add_delete("/v1/conversations/{conversation_id}", delete)

@@ -499,7 +499,9 @@ async def test_speech_to_text(target: Target, user: str) -> None:
 @pytest.mark.needs("model_provider")
 @pytest.mark.relies_on("POST /text-to-audio streams audio from the app's speech model")
 async def test_text_to_audio(target: Target, user: str) -> None:
-    async with target.client() as pulse:
-        async with pulse.audio.text_to_audio(text="Hello there", user=user) as audio:
-            data = await audio.read()
+    async with (
+        target.client() as pulse,
+        pulse.audio.text_to_audio(text="Hello there", user=user) as audio,
+    ):
+        data = await audio.read()
     assert data and audio.content_type and audio.content_type.startswith("audio/")
