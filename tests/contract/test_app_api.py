@@ -62,6 +62,7 @@ async def test_stream_events_and_when_it_is_finished(
         cleanup(lambda: target.delete_conversation(stream.conversation_id, user))
     names = [name for name, _ in seen]
     observe(f"mode {mode!r}: " + " ".join(dict.fromkeys(names)))
+    observe(f"request id header: {stream.request_id!r}")
     assert names[-1] == "message_end" and stream.finished
     assert all(not finished for _, finished in seen[:-1]), "finished only at message_end"
     assert stream.usage is not None
@@ -206,6 +207,11 @@ async def test_a_wrong_key_is_an_authentication_error(target: Target) -> None:
         with pytest.raises(pa.AuthenticationError) as knowledge_error:
             await pulse.datasets.create(f"contract-{uuid.uuid4().hex[:10]}")
     assert app_error.value.status == knowledge_error.value.status == 401
+    async with pa.AsyncPulse(
+        knowledge_api_key=target.app_key, base_url=target.base_url, max_retries=0
+    ) as pulse:
+        with pytest.raises(pa.AuthenticationError):  # an app key is no knowledge key
+            await pulse.datasets.create(f"contract-{uuid.uuid4().hex[:10]}")
 
 
 @pytest.mark.relies_on(
@@ -223,7 +229,7 @@ async def test_a_base_url_without_v1_says_so(target: Target) -> None:
     'an unknown conversation id is 404 "Conversation Not Exists." for chat, history, '
     "rename and variables"
 )
-async def test_an_unknown_conversation(target: Target, user: str) -> None:
+async def test_an_unknown_conversation(target: Target, user: str, observe) -> None:
     missing = str(uuid.uuid4())
     async with target.client() as pulse:
         calls = [
@@ -238,9 +244,33 @@ async def test_an_unknown_conversation(target: Target, user: str) -> None:
             with pytest.raises(pa.ConversationNotFoundError) as caught:
                 await call()
             assert caught.value.message.startswith("Conversation Not Exists.")
+        observe(f"message: {caught.value.message!r}")
 
 
 # --- conversations ------------------------------------------------------------------------
+
+
+@pytest.mark.relies_on(
+    'another user\'s conversation is 404 "Conversation Not Exists." for chat, history '
+    "and rename, and is not in that user's list"
+)
+async def test_another_users_conversation(target: Target, user: str, cleanup) -> None:
+    other = f"{user}-other"
+    async with target.client() as pulse:
+        reply = await pulse.chat.send("private", user=user)
+        cleanup(lambda: target.delete_conversation(reply.conversation_id, user))
+        cid = reply.conversation_id
+        calls = [
+            lambda: pulse.chat.send("hi", user=other, conversation_id=cid),
+            lambda: pulse.conversations.messages(cid, user=other).collect(),
+            lambda: pulse.conversations.rename(cid, "taken", user=other),
+        ]
+        for call in calls:
+            with pytest.raises(pa.ConversationNotFoundError):
+                await call()
+        assert await pulse.conversations.list(user=other).collect() == []
+        (mine,) = await pulse.conversations.list(user=user).collect()
+    assert mine.name != "taken"
 
 
 @pytest.mark.relies_on(
