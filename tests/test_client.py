@@ -18,6 +18,7 @@ from .conftest import FAST_RETRIES, Serve
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.pulseai_emulator(request_ids=True)  # Dify 1.9.1 sends no request id
 async def test_send_then_delete_happy_path(emulator: Emulator) -> None:
     emulator.answer = "Paris is the capital of France."
     async with emulator.client() as pulse:
@@ -57,6 +58,7 @@ async def test_delete_unknown_conversation_is_not_found(pulse: pa.AsyncPulse) ->
         await pulse.conversations.delete(str(uuid.uuid4()), user="u")
 
 
+@pytest.mark.pulseai_emulator(request_ids=True)  # Dify 1.9.1 sends no request id
 @pytest.mark.parametrize(
     ("code", "cls"),
     [
