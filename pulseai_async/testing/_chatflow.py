@@ -39,6 +39,7 @@ tokens (one `message` event each)."""
 _SELECTOR = re.compile(r"\{\{#([\w.]+)#\}\}")
 _PART = re.compile(r"(\{\{#[\w.]+#\}\}|\{\{answer\}\})")
 _REFUSED = "[Errno 111] Connection refused"
+_REFUSED_REQUEST = "GET /nothing-listens-here HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n"
 
 
 class AnswerNode(msgspec.Struct, frozen=True):
@@ -240,7 +241,7 @@ class ChatflowRun:
             yield run.started()
             if node.action == "refused":
                 self.failure = _REFUSED
-                process = {"request": "GET /nothing-listens-here HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n"}
+                process = {"request": _REFUSED_REQUEST}
                 yield run.finished(status="failed", error=_REFUSED, process_data=process)
                 yield self.workflow_finished("failed", _REFUSED)
                 return
