@@ -16,6 +16,7 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from email.utils import formatdate
 from typing import Any, Literal
 
 import msgspec
@@ -258,7 +259,12 @@ class ChatflowRun:
             outputs = {
                 "status_code": 200,
                 "body": body,
-                "headers": {"content-type": "text/plain", "content-length": str(len(body))},
+                "headers": {
+                    "server": "BaseHTTP/0.6 Python/3.11.7",
+                    "date": formatdate(usegmt=True),
+                    "content-type": "text/plain",
+                    "content-length": str(len(body)),
+                },
                 "files": [],
             }
             yield run.finished(outputs=outputs, process_data={"request": request})
