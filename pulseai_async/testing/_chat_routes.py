@@ -16,7 +16,7 @@ from aiohttp import web
 from ._chatflow import Chatflow, ChatflowRun
 from ._faults import Fault, hang_up
 from ._file_routes import end_user_id
-from ._routes import Refusal, json_and_user, ok, success
+from ._routes import UUID, Refusal, json_and_user, ok, success
 from ._state import Conversation, StoredMessage, Task, new_id, now
 from ._wire import ERROR_MESSAGES, PING, sse_data
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["setup"]
 
 _TOKEN = re.compile(r"\S+\s*|\s+")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _PROMPT_PRICE = Decimal("0.001")
 _COMPLETION_PRICE = Decimal("0.002")
 _PRICE_UNIT = Decimal("0.001")  # prices are per 1000 tokens
@@ -232,7 +231,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         _check_files(body.get("files"), emulator.state.files)
         conversation_id = body.get("conversation_id") or ""
         if conversation_id:
-            if not isinstance(conversation_id, str) or not _UUID.match(conversation_id):
+            if not isinstance(conversation_id, str) or not UUID.match(conversation_id):
                 raise Refusal(400, "invalid_param", f"{conversation_id} is not a valid uuid.")
             conversation = emulator.state.conversation(conversation_id, user)
             if conversation is None:
@@ -343,6 +342,8 @@ async def _send(request: web.Request, writer: _Writer, turn: _Turn, fault: Fault
         for event in turn.stopped_ending():
             await writer.event(event)
     return False
+
+
 def _framer(event_ids: bool) -> Callable[[bytes], bytes]:
     """Newest servers put an `id: <redis-stream-id>` line before each event's data."""
     if not event_ids:

@@ -16,6 +16,7 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from email.utils import formatdate
 from typing import Any, Literal
 
 import msgspec
@@ -39,6 +40,7 @@ tokens (one `message` event each)."""
 _SELECTOR = re.compile(r"\{\{#([\w.]+)#\}\}")
 _PART = re.compile(r"(\{\{#[\w.]+#\}\}|\{\{answer\}\})")
 _REFUSED = "[Errno 111] Connection refused"
+_REFUSED_REQUEST = "GET /nothing-listens-here HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n"
 
 
 class AnswerNode(msgspec.Struct, frozen=True):
@@ -240,7 +242,7 @@ class ChatflowRun:
             yield run.started()
             if node.action == "refused":
                 self.failure = _REFUSED
-                process = {"request": "GET /nothing-listens-here HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n"}
+                process = {"request": _REFUSED_REQUEST}
                 yield run.finished(status="failed", error=_REFUSED, process_data=process)
                 yield self.workflow_finished("failed", _REFUSED)
                 return
@@ -257,7 +259,12 @@ class ChatflowRun:
             outputs = {
                 "status_code": 200,
                 "body": body,
-                "headers": {"content-type": "text/plain", "content-length": str(len(body))},
+                "headers": {
+                    "server": "BaseHTTP/0.6 Python/3.11.7",
+                    "date": formatdate(usegmt=True),
+                    "content-type": "text/plain",
+                    "content-length": str(len(body)),
+                },
                 "files": [],
             }
             yield run.finished(outputs=outputs, process_data={"request": request})

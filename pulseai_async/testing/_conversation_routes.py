@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._routes import Refusal, deleted, int_arg, json_and_user, keyset_page, ok
+from ._routes import NOT_FOUND, UUID, Refusal, deleted, int_arg, json_and_user, keyset_page, ok
 from ._state import Conversation, now
 
 if TYPE_CHECKING:
@@ -63,8 +63,13 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         return ok(emulator, conversation.public())
 
     async def delete(request: web.Request) -> web.Response:
-        _, conversation = await conversation_of(request)
-        emulator.state.delete_conversation(conversation.id)
+        """As Dify 1.9.1: any UUID is deleted, whoever's it is, known or not (204)."""
+        await json_and_user(request)
+        conversation_id = request.match_info["conversation_id"]
+        if not UUID.match(conversation_id):
+            raise Refusal(404, "not_found", NOT_FOUND)  # the route takes only UUIDs
+        if conversation_id in emulator.state.conversations:
+            emulator.state.delete_conversation(conversation_id)
         return deleted(emulator)
 
     async def variables(request: web.Request) -> web.Response:

@@ -33,7 +33,7 @@ from ._chatflow import ECHO, FAILING, SLOW, Chatflow
 from ._faults import Fault, FaultPlan, hang_up
 from ._file_routes import UPLOAD_EXTENSIONS
 from ._knowledge_state import KnowledgeState
-from ._routes import Refusal
+from ._routes import NOT_FOUND, Refusal
 from ._state import State, new_id
 from ._wire import JsonStyle, error_response
 
@@ -53,11 +53,6 @@ DEFAULT_APP_KEY = "app-emulator-key"
 DEFAULT_KNOWLEDGE_KEY = "dataset-emulator-key"
 DEFAULT_SLOW_APP_KEY = "app-emulator-slow"
 DEFAULT_FAIL_APP_KEY = "app-emulator-fail"
-NOT_FOUND = (
-    "The requested URL was not found on the server. If you entered the URL manually "
-    "please check your spelling and try again."
-)
-"""Werkzeug's 404 text, what Dify 1.9.1 answers for a path it has no route for."""
 _ROUTE_VARIABLE = re.compile(r"\{.*\}")  # flask-restx strips `<...>` the same greedy way
 _log = logging.getLogger(__name__)
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "x-signature"})

@@ -7,6 +7,7 @@ never thread the style (or an error response) through their return values.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BAD_REQUEST",
+    "NOT_FOUND",
+    "UUID",
     "Refusal",
     "deleted",
     "int_arg",
@@ -65,6 +68,12 @@ def deleted(emulator: Emulator) -> web.Response:
     return web.Response(status=204) if emulator.delete_style == 204 else success(emulator)
 
 
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+NOT_FOUND = (
+    "The requested URL was not found on the server. If you entered the URL manually "
+    "please check your spelling and try again."
+)
+"""Werkzeug's 404 text, what Dify 1.9.1 answers for a path it has no route for."""
 BAD_REQUEST = "The browser (or proxy) sent a request that this server could not understand."
 """Werkzeug's 400 text, what Dify 1.9.1 answers to a body that is not JSON."""
 

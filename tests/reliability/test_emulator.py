@@ -95,7 +95,7 @@ async def test_delete_answers_204_or_200_success(emulator: Emulator, style, body
                 headers={"Authorization": f"Bearer {KEY}"},
             ) as response,
         ):
-            assert (response.status, await response.read()) == (style, body)
+            assert (response.status, (await response.read()).rstrip(b"\n")) == (style, body)
 
 
 # --- scripted answers -----------------------------------------------------------------------
