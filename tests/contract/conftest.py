@@ -193,8 +193,8 @@ def _skip_unless_applicable(request: pytest.FixtureRequest, target: Target) -> N
     needed = [f for marker in request.node.iter_markers("needs") for f in marker.args]
     lacking = [f for f in needed if f not in target.features]
     if lacking:
-        reason = "; ".join(FEATURES[f] for f in lacking)
-        pytest.skip(f"{NOT_APPLICABLE} this server has no {reason}")
+        reason = " and ".join(FEATURES[f] for f in lacking)
+        pytest.skip(f"{NOT_APPLICABLE} needs {reason}, which this server does not have")
 
 
 @pytest.fixture

@@ -455,8 +455,8 @@ async def test_suggested_questions_follow_the_parameters(
         if enabled:
             if "model_provider" not in target.features:
                 pytest.skip(
-                    "not applicable: the app has suggested questions on, which needs "
-                    "a model provider this server has not"
+                    "not applicable: the app has suggested questions on, which needs a "
+                    "model provider, which this server does not have"
                 )
             questions = await pulse.messages.suggested(reply.message_id, user=user)
             assert all(isinstance(q, str) for q in questions)

@@ -245,8 +245,8 @@ async def test_update_a_document_with_a_file(target: Target, cleanup) -> None:
 
 @pytest.mark.relies_on(
     "PATCH documents/status/{action} disables, enables, archives and un-archives; "
-    "DELETE removes a document (then 404). On Dify 1.9.1 enabling re-indexes the "
-    "document in the background: a status change meanwhile is 400 invalid_action"
+    "DELETE removes a document (then 404). Dify 1.9.1 refuses a status change for a "
+    "moment after indexing and after each change: 400 invalid_action 'is being indexed'"
 )
 async def test_document_status_and_delete(target: Target, cleanup, observe) -> None:
     async with target.client() as pulse:
