@@ -22,14 +22,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
 
 from pulseai_async import AsyncPulse, RetryPolicy
-from pulseai_async.testing import Emulator
 
 from .emulator_target import start_emulator_apps
 
@@ -68,15 +67,11 @@ class Target:
     """Seconds between keep-alive pings while the server is idle."""
     slow_seconds: float = 15.0
     """How long the slow app is asked to take where a test needs it idle (> a ping)."""
-    urls: dict[str, str] = field(default_factory=dict)
-    """Per-role base URLs where the apps are not all on `base_url` (the emulators)."""
-    emulators: dict[str, Emulator] = field(default_factory=dict)
-    """The emulator target's running apps by role ("app", "slow", "fail")."""
 
     def client(self, role: str = "app", **options: Any) -> AsyncPulse:
         """A client for one of the apps ("app", "slow", "fail"), with the knowledge key."""
         key = {"app": self.app_key, "slow": self.slow_app_key, "fail": self.fail_app_key}[role]
-        options.setdefault("base_url", self.urls.get(role, self.base_url))
+        options.setdefault("base_url", self.base_url)
         options.setdefault("retry_policy", RETRIES)
         return AsyncPulse(api_key=key, knowledge_api_key=self.knowledge_key, **options)
 
@@ -168,7 +163,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 async def target(request: pytest.FixtureRequest) -> AsyncIterator[Target]:
-    """The server under test: the live one from the environment, else fresh emulators."""
+    """The server under test: the live one from the environment, else a fresh emulator."""
     if _LIVE is not None:
         target = _LIVE
         if target.version == "unknown":

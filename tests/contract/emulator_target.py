@@ -45,5 +45,4 @@ async def start_emulator_apps() -> AsyncIterator[dict[str, Any]]:
             "version": f"pulseai_async.testing emulator {__version__}",
             "ping_interval": PING_INTERVAL,
             "slow_seconds": 2 * PING_INTERVAL,
-            "emulators": {"app": emulator},
         }
