@@ -55,7 +55,10 @@ async def read_upload(
     if not request.content_type.startswith("multipart/"):
         if file_required:
             raise Refusal(400, no_file_code, "Please upload your file.")
-        return {}, None
+        fields = {}
+        if request.content_type == "application/x-www-form-urlencoded":  # fields, no file
+            fields = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        return fields, None
     try:
         fields, files = await _parts(request, file_field)
     except (ValueError, LookupError, AssertionError, HttpProcessingError):
