@@ -382,12 +382,16 @@ async def test_delete_a_conversation_twice(target: Target, user: str, observe) -
         reply = await pulse.chat.send("delete me", user=user)
         await pulse.conversations.delete(reply.conversation_id, user=user)
         assert await pulse.conversations.list(user=user).collect() == []
-        try:
-            await pulse.conversations.delete(reply.conversation_id, user=user)
-        except pa.ConversationNotFoundError:
-            observe("second delete: 404 ConversationNotFoundError")
-        else:
-            observe("second delete: success (no error)")
+        for what, conversation_id in (
+            ("second delete", reply.conversation_id),
+            ("delete of an id never used", str(uuid.uuid4())),
+        ):
+            try:
+                await pulse.conversations.delete(conversation_id, user=user)
+            except pa.ConversationNotFoundError:
+                observe(f"{what}: 404 ConversationNotFoundError")
+            else:
+                observe(f"{what}: success (no error)")
 
 
 @pytest.mark.relies_on(
@@ -430,7 +434,10 @@ async def test_feedback(target: Target, user: str, cleanup, observe) -> None:
         cleanup(lambda: target.delete_conversation(reply.conversation_id, user))
         with pytest.raises(pa.BadRequestError) as caught:
             await pulse.messages.feedback(reply.message_id, None, user=user)
-        observe(f"revoking no rating: {type(caught.value).__name__} {caught.value.code}")
+        observe(
+            f"revoking no rating: {type(caught.value).__name__} {caught.value.code} "
+            f"{caught.value.message!r}"
+        )
         await pulse.messages.feedback(reply.message_id, "like", user=user, content="good")
         (rated,) = await pulse.conversations.messages(reply.conversation_id, user=user).collect()
         await pulse.messages.feedback(reply.message_id, None, user=user)
