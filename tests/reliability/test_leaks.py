@@ -32,8 +32,8 @@ async def test_5000_streams_broken_off_early_do_not_leak(
     async def broken_off(pulse: pa.AsyncPulse, index: int) -> None:
         async with pulse.chat.stream(f"q{index}", user="leaky") as stream:
             async for event in stream:
-                assert isinstance(event, pa.MessageEvent)
-                break  # the connection must be closed, the rest of the answer dropped
+                if isinstance(event, pa.MessageEvent):  # a chatflow's workflow events first
+                    break  # the connection must be closed, the rest of the answer dropped
         assert not stream.finished and stream.text
 
     with anyio.fail_after(110), warnings.catch_warnings(record=True) as caught:
