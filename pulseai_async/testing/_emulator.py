@@ -335,7 +335,7 @@ class Emulator:
         except Refusal as refused:
             message = refused.message
             if refused.status == 404 and message and request.match_info.route.resource:
-                message = self._help_on_404(request.path, message)
+                message = self._help_on_404(request, message)
             return error_response(
                 refused.status,
                 refused.code,
@@ -350,26 +350,21 @@ class Emulator:
             _log.exception("the emulator failed on %s %s", request.method, path)
             return error_response(500, "unknown", "Internal Server Error", style=self.json_style)
 
-    def _help_on_404(self, path: str, message: str) -> str:
-        """flask-restx's 404 help: the routes whose paths look like `path`."""
+    @staticmethod
+    def _help_on_404(request: web.Request, message: str) -> str:
+        """flask-restx's 404 help: the routes whose paths look like the one requested."""
         rules = {}
-        for resource in self._routes():
-            flask_rule = re.sub(r"\{(\w+)\}", r"<\1>", resource)
-            rules[_ROUTE_VARIABLE.sub("", resource)] = flask_rule
-        close = difflib.get_close_matches(path, list(rules))
+        for resource in request.app.router.resources():
+            rule = resource.canonical
+            rules[_ROUTE_VARIABLE.sub("", rule)] = re.sub(r"\{(\w+)\}", r"<\1>", rule)
+        close = difflib.get_close_matches(request.path, list(rules))
         if not close:
             return message
         suggestions = " or ".join(rules[match] for match in close)
         return (
-            f"{message.rstrip('.')}. You have requested this URI [{path}] but did you mean "
-            f"{suggestions} ?"
+            f"{message.rstrip('.')}. You have requested this URI [{request.path}] but did "
+            f"you mean {suggestions} ?"
         )
-
-    def _routes(self) -> list[str]:
-        assert self._runner is not None
-        app = self._runner.app
-        assert isinstance(app, web.Application)
-        return [resource.canonical for resource in app.router.resources()]
 
     def _fault_response(self, fault: Fault) -> web.Response:
         assert fault.status is not None
