@@ -149,7 +149,9 @@ async def test_token_rate_paces_the_stream(emulator: Emulator) -> None:
 # --- recorded requests ----------------------------------------------------------------------
 
 
-async def test_requests_are_recorded_without_the_key(emulator: Emulator) -> None:
+@pytest.mark.parametrize("mode", ["advanced-chat", "chat"])
+async def test_requests_are_recorded_without_the_key(emulator: Emulator, mode) -> None:
+    emulator.app_mode = mode
     with anyio.fail_after(10):
         async with emulator.client() as pulse:
             await pulse.chat.send(
