@@ -143,7 +143,8 @@ class _Turn:
         del head["task_id"]
         return {**head, "code": code, "status": status, "message": message}
 
-    def _metadata(self) -> dict[str, Any]:
+    def _store(self) -> dict[str, Any]:
+        """Store the message with the answer sent, end the task; the answer's metadata."""
         answer = "".join(self.sent)
         state = self.emulator.state
         state.add_message(
@@ -170,7 +171,7 @@ class _Turn:
     def message_end(self) -> dict[str, Any]:
         """The turn's last event; it stores the message with the answer sent."""
         end = {**self.envelope("message_end"), "id": self.message_id}
-        end["metadata"] = self._metadata()
+        end["metadata"] = self._store()
         if self.run is not None:
             end["files"] = []
         return end
@@ -185,13 +186,13 @@ class _Turn:
             "conversation_id": self.conversation.id,
             "mode": self.mode,
             "answer": "".join(self.sent),
-            "metadata": self._metadata(),
+            "metadata": self._store(),
             "created_at": self.created_at,
         }
 
     async def events(self) -> AsyncGenerator[dict[str, Any], None]:
         """Every event of the answer, to `message_end` (or a chatflow's `error`); a
-        stopped turn ends early, and `ending()` then gives the rest."""
+        stopped turn ends early, and `stopped_ending()` then gives the rest."""
         if self.run is None:
             for token in tokens_of(self.emulator.answer_for(self.query)):
                 yield self.message(token)

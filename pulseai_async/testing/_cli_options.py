@@ -61,7 +61,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ping-first", action="store_true", help="open streams with a ping")
     parser.add_argument("--no-ping-first", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--delete-style", type=int, choices=[200, 204], default=204)
+    parser.add_argument(
+        "--delete-style",
+        type=lambda text: text if text == "dify" else int(text),
+        choices=["dify", 200, 204],
+        default="dify",
+    )
     parser.add_argument("--event-ids", action="store_true", help="an id: line per event")
     parser.add_argument(
         "--request-ids", action="store_true", help="an X-Request-Id header on every answer"

@@ -46,6 +46,8 @@ AnswerFunction = Callable[[str], str]
 """Maps the user's query to the full answer text the emulator streams back."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DeleteStyle = Literal["dify", 200, 204]
+"""How deletes answer (see `Emulator`)."""
 AppMode = Literal["advanced-chat", "chat"]
 """A chatflow app (Dify's `advanced-chat`, the default) or a plain chat app."""
 
@@ -125,8 +127,9 @@ class Emulator:
     - Server variants: `json_style` ("dify": the encodings Dify 1.9.1 mixes; "compact"
       UTF-8; or "ascii"-escaped with spaces), `ping_interval` (an `event: ping` every
       so many seconds of a stream, 10 by default; None: never), `ping_first` (a ping
-      opens each stream, as no Dify 1.9.1 does), `delete_style` (204 empty, or 200
-      `{"result": "success"}`), `event_ids` (an `id:` line before each event),
+      opens each stream, as no Dify 1.9.1 does), `delete_style` (204 empty, 200
+      `{"result": "success"}`, or "dify": 204 for conversations, 200 `204` for the
+      Knowledge API), `event_ids` (an `id:` line before each event),
       `request_ids` (an `X-Request-Id` header on every answer, which Dify 1.9.1 does
       not send), `server_version` (`Server: gunicorn` and `X-Version`, as Dify sends;
       None: aiohttp's own `Server` header).
@@ -152,7 +155,7 @@ class Emulator:
         json_style: JsonStyle = "dify",
         ping_interval: float | None = 10.0,
         ping_first: bool = False,
-        delete_style: Literal[200, 204] = 204,
+        delete_style: DeleteStyle = "dify",
         event_ids: bool = False,
         request_ids: bool = False,
         server_version: str | None = "1.9.1",
@@ -177,7 +180,7 @@ class Emulator:
         self.json_style: JsonStyle = json_style
         self.ping_interval = ping_interval
         self.ping_first = ping_first
-        self.delete_style = delete_style
+        self.delete_style: DeleteStyle = delete_style
         self.event_ids = event_ids
         self.request_ids = request_ids
         self.server_version = server_version
@@ -332,7 +335,7 @@ class Emulator:
         except Refusal as refused:
             message = refused.message
             if refused.status == 404 and message and request.match_info.route.resource:
-                message = self._help_on_404(request.path, message)
+                message = self._help_on_404(request, message)
             return error_response(
                 refused.status,
                 refused.code,
@@ -347,26 +350,21 @@ class Emulator:
             _log.exception("the emulator failed on %s %s", request.method, path)
             return error_response(500, "unknown", "Internal Server Error", style=self.json_style)
 
-    def _help_on_404(self, path: str, message: str) -> str:
-        """flask-restx's 404 help: the routes whose paths look like `path`."""
+    @staticmethod
+    def _help_on_404(request: web.Request, message: str) -> str:
+        """flask-restx's 404 help: the routes whose paths look like the one requested."""
         rules = {}
-        for resource in self._routes():
-            flask_rule = re.sub(r"\{(\w+)\}", r"<\1>", resource)
-            rules[_ROUTE_VARIABLE.sub("", resource)] = flask_rule
-        close = difflib.get_close_matches(path, list(rules))
+        for resource in request.app.router.resources():
+            rule = resource.canonical
+            rules[_ROUTE_VARIABLE.sub("", rule)] = re.sub(r"\{(\w+)\}", r"<\1>", rule)
+        close = difflib.get_close_matches(request.path, list(rules))
         if not close:
             return message
         suggestions = " or ".join(rules[match] for match in close)
         return (
-            f"{message.rstrip('.')}. You have requested this URI [{path}] but did you mean "
-            f"{suggestions} ?"
+            f"{message.rstrip('.')}. You have requested this URI [{request.path}] but did "
+            f"you mean {suggestions} ?"
         )
-
-    def _routes(self) -> list[str]:
-        assert self._runner is not None
-        app = self._runner.app
-        assert isinstance(app, web.Application)
-        return [resource.canonical for resource in app.router.resources()]
 
     def _fault_response(self, fault: Fault) -> web.Response:
         assert fault.status is not None

@@ -261,7 +261,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         del emulator.knowledge.datasets[dataset.id]
         for document in dataset.documents.values():
             emulator.knowledge.batches.pop(document.batch, None)
-        return deleted(emulator)
+        return deleted(emulator, knowledge=True)
 
     # --- documents --------------------------------------------------------------------
 
@@ -335,7 +335,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             raise Refusal(400, "document_indexing", "Cannot delete document during indexing.")
         del dataset.documents[found.id]
         emulator.knowledge.batches.pop(found.batch, None)
-        return deleted(emulator)
+        return deleted(emulator, knowledge=True)
 
     async def list_documents(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
@@ -462,7 +462,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
     async def delete_segment(request: web.Request) -> web.Response:
         document, segment = segment_of(request)
         document.segments.remove(segment)
-        return deleted(emulator)
+        return deleted(emulator, knowledge=True)
 
     # --- retrieval ------------------------------------------------------------------------
 

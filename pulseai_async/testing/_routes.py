@@ -63,9 +63,13 @@ def success(emulator: Emulator) -> web.Response:
     return ok(emulator, {"result": "success"})
 
 
-def deleted(emulator: Emulator) -> web.Response:
-    """A delete's answer: 204 on new servers, 200 `{"result": "success"}` on old ones."""
-    return web.Response(status=204) if emulator.delete_style == 204 else success(emulator)
+def deleted(emulator: Emulator, *, knowledge: bool = False) -> web.Response:
+    """A delete's answer: 204 on new servers, 200 `{"result": "success"}` on old ones;
+    in the "dify" style, 204 for a conversation and, for a knowledge base, document or
+    chunk, what Dify 1.9.1's `return 204` gives through flask-restx: 200 with body `204`."""
+    if emulator.delete_style == "dify" and knowledge:
+        return ok(emulator, 204)
+    return success(emulator) if emulator.delete_style == 200 else web.Response(status=204)
 
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)

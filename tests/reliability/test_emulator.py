@@ -98,6 +98,25 @@ async def test_delete_answers_204_or_200_success(emulator: Emulator, style, body
             assert (response.status, (await response.read()).rstrip(b"\n")) == (style, body)
 
 
+async def test_dify_deletes_knowledge_with_200_and_the_body_204(emulator: Emulator) -> None:
+    """Dify 1.9.1's knowledge deletes `return 204`, which flask-restx sends as a 200 whose
+    body is the number 204 (measured); the SDK takes it like any other success."""
+    assert emulator.delete_style == "dify"
+    async with emulator.client() as pulse:
+        dataset = await pulse.datasets.create("Doomed", indexing_technique="economy")
+        doomed = await pulse.datasets.create("Doomed too", indexing_technique="economy")
+        await pulse.datasets.delete(doomed.id)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.delete(
+                f"{emulator.base_url}/datasets/{dataset.id}",
+                headers={"Authorization": f"Bearer {emulator.knowledge_api_key}"},
+            ) as response,
+        ):
+            assert (response.status, await response.read()) == (200, b"204\n")
+        assert [d async for d in pulse.datasets.list()] == []
+
+
 # --- scripted answers -----------------------------------------------------------------------
 
 
@@ -130,7 +149,9 @@ async def test_token_rate_paces_the_stream(emulator: Emulator) -> None:
 # --- recorded requests ----------------------------------------------------------------------
 
 
-async def test_requests_are_recorded_without_the_key(emulator: Emulator) -> None:
+@pytest.mark.parametrize("mode", ["advanced-chat", "chat"])
+async def test_requests_are_recorded_without_the_key(emulator: Emulator, mode) -> None:
+    emulator.app_mode = mode
     with anyio.fail_after(10):
         async with emulator.client() as pulse:
             await pulse.chat.send(

@@ -14,8 +14,7 @@ import anyio
 import msgspec
 import pytest
 
-from pulseai_async.testing import Emulator
-from pulseai_async.testing._chatflow import AnswerNode, Chatflow
+from pulseai_async.testing import AnswerNode, Chatflow, Emulator
 
 pytestmark = pytest.mark.anyio
 
