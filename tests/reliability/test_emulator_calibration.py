@@ -29,9 +29,10 @@ CONTRACT_CHATFLOW = Chatflow(
     )
 )
 """The recorded app's one Answer node (shared/dify-live/provision.py)."""
-SLOW_SCALE = 0.025
-"""The slow recording slept 25 s with a ping every 10 s; the replay sleeps 0.625 s with
-a ping every 0.25 s: the same two pings in the same place, forty times faster."""
+SLOW_SCALE = 0.05
+"""The slow recording slept 25 s with a ping every 10 s; the replay sleeps 1.25 s with
+a ping every 0.5 s: the same two pings in the same place, twenty times faster (a
+quarter of a second from each edge, so a busy machine does not move them)."""
 
 
 def frames(raw: bytes) -> list[Any]:
