@@ -80,6 +80,18 @@ def _check_files(files: Any, uploaded: Container[str]) -> None:
             raise Refusal(400, "invalid_param", "Invalid upload file id.")
 
 
+def _markdown(emulator: Emulator, item: dict[str, Any]) -> str:
+    """An attachment as Dify 1.9.1 renders `sys.files`: `![name](url)` for an image,
+    `[name](url)` for another file (measured; Dify's URL is signed, this one is not)."""
+    stored = emulator.state.files.get(str(item.get("upload_file_id")))
+    if stored is not None:
+        url = f"{emulator.base_url.removesuffix('/v1')}/files/{stored.id}/file-preview"
+        name = stored.name
+    else:
+        url = name = str(item.get("url") or "")
+    return f"![{name}]({url})" if item.get("type") == "image" else f"[{name}]({url})"
+
+
 class _Turn:
     """One request's conversation, message and task, and (on a chatflow) its run."""
 
@@ -112,6 +124,7 @@ class _Turn:
                 tokens_of=tokens_of,
                 inputs=self.inputs,
                 files=self.files,
+                files_markdown="\n".join(_markdown(emulator, item) for item in self.files),
                 user=conversation.user,
                 app_id=emulator.app_id,
                 workflow_id=emulator.workflow_id,

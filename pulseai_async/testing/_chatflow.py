@@ -132,6 +132,7 @@ class ChatflowRun:
         tokens_of: Callable[[str], list[str]],
         inputs: dict[str, Any],
         files: list[dict[str, Any]],
+        files_markdown: str,
         user: str,
         app_id: str,
         workflow_id: str,
@@ -146,6 +147,7 @@ class ChatflowRun:
         self.answer = answer
         self._tokens_of = tokens_of
         self.files = files
+        self.files_markdown = files_markdown
         self.user = user
         self.workflow_id = workflow_id
         self.end_user_id = end_user_id
@@ -295,8 +297,8 @@ class ChatflowRun:
         node, name = piece.selector[0], ".".join(piece.selector[1:])
         if node == "sys":
             value = self.sys.get(f"sys.{name}")
-            if name == "files":  # rendered as the files' names (empty without files)
-                return ", ".join(str(f.get("upload_file_id") or f.get("url")) for f in self.files)
+            if name == "files":  # Dify renders files as Markdown links (empty without any)
+                return self.files_markdown
             return "" if value is None else str(value)
         return str(self.outputs.get(node, {}).get(name, ""))
 

@@ -14,6 +14,7 @@ import anyio
 import msgspec
 import pytest
 
+import pulseai_async as pa
 from pulseai_async.testing import AnswerNode, Chatflow, Emulator
 
 pytestmark = pytest.mark.anyio
@@ -29,9 +30,10 @@ CONTRACT_CHATFLOW = Chatflow(
     )
 )
 """The recorded app's one Answer node (shared/dify-live/provision.py)."""
-SLOW_SCALE = 0.025
-"""The slow recording slept 25 s with a ping every 10 s; the replay sleeps 0.625 s with
-a ping every 0.25 s: the same two pings in the same place, forty times faster."""
+SLOW_SCALE = 0.05
+"""The slow recording slept 25 s with a ping every 10 s; the replay sleeps 1.25 s with
+a ping every 0.5 s: the same two pings in the same place, twenty times faster (a
+quarter of a second from each edge, so a busy machine does not move them)."""
 
 
 def frames(raw: bytes) -> list[Any]:
@@ -197,3 +199,19 @@ async def test_pings_come_every_interval_and_never_first(calibrated: Emulator) -
     assert interval is not None and len(pings) == 2
     assert pings[0] == pytest.approx(interval, abs=interval / 2)
     assert pings[1] - pings[0] == pytest.approx(interval, abs=interval / 2)
+
+
+async def test_attached_files_render_as_dify_renders_them(calibrated: Emulator) -> None:
+    """`{{#sys.files#}}` with an image attached, as measured on the same server (by hand,
+    2026-12-01): `![name](<server>/files/<id>/file-preview?<signature>)`, one piece."""
+    async with calibrated.client() as pulse:
+        uploaded = await pulse.files.upload(("emu-dot.png", b"\x89PNG fake"), user="u")
+        async with pulse.chat.stream("f", user="u", files=[uploaded]) as stream:
+            pieces = [
+                (event.answer, event.from_variable_selector)
+                async for event in stream
+                if isinstance(event, pa.MessageEvent)
+            ]
+    files_piece = next(answer for answer, selector in pieces if selector == ["sys", "files"])
+    preview = f"{calibrated.base_url.removesuffix('/v1')}/files/{uploaded.id}/file-preview"
+    assert files_piece == f"![emu-dot.png]({preview})"
