@@ -33,8 +33,11 @@ GROWTH = 0.05
 """How much faster than the accepted rate the gate probes, per second of pacing."""
 JITTER = 0.5
 """Each slot starts up to this fraction of one interval late, so processes do not align."""
-SETTLE = 0.01
-"""Seconds a request let in by the window waits for the rest of its burst's answers."""
+SETTLE = 0.05
+"""Seconds a request let in by the window waits for the rest of its burst's answers, and
+how long the places an accepted answer adds wait before they open (answers come in the
+order sent: a burst's refusals follow its accepted answers within moments, and reset
+the window, so an overshooting burst does not grow it)."""
 MIN_PACE = 1.0
 """Requests per second the gate allows at the least, even if nothing was accepted."""
 
@@ -76,6 +79,8 @@ class _Quota:
         "accepted",
         "closed_until",
         "epoch",
+        "grow_at",
+        "growth",
         "in_flight",
         "next_slot",
         "pace",
@@ -91,6 +96,8 @@ class _Quota:
         self.accepted: deque[float] = deque()  # when answers were accepted, last WINDOW s
         self.in_flight = 0  # sent, not answered yet
         self.window = window
+        self.growth = 0  # places added by accepted answers, open from `grow_at` on
+        self.grow_at = 0.0
         self.waiters: deque[anyio.Event] = deque()
 
     def trim(self, now: float) -> None:
@@ -160,7 +167,9 @@ class LocalRateLimitGate:
             if accepted[0] < now - WINDOW:
                 quota.trim(now)
             if self._window is not None:
-                quota.window += 1
+                if not quota.growth:
+                    quota.grow_at = now + SETTLE
+                quota.growth += 1
         self._leave_window(quota)
 
     async def refused(self, key: str, retry_after: float) -> None:
@@ -201,6 +210,7 @@ class LocalRateLimitGate:
         quota = self._quota(key)
         if self._window is not None:
             quota.window = self._window  # a refusal starts the slow start over
+            quota.growth = 0
         if now < quota.closed_until:
             return  # sent before the gate closed: the closing refusal said it all
         quota.trim(now)
@@ -240,6 +250,9 @@ class LocalRateLimitGate:
 
     def _leave_window(self, quota: _Quota) -> None:
         quota.in_flight -= 1
+        if quota.growth and time.monotonic() >= quota.grow_at:
+            quota.window += quota.growth
+            quota.growth = 0
         while quota.waiters and quota.in_flight < quota.window:
             quota.in_flight += 1
             quota.waiters.popleft().set()

@@ -27,7 +27,7 @@ from typing import Any
 
 import anyio
 
-from ._rate_gate import GROWTH, JITTER, MIN_PACE, WINDOW, LocalRateLimitGate
+from ._rate_gate import GROWTH, JITTER, MIN_PACE, SETTLE, WINDOW, LocalRateLimitGate
 
 try:
     import redis.asyncio as redis_asyncio
@@ -52,8 +52,14 @@ _ACQUIRE = (
     _NOW
     + """
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[5]))
-local h = redis.call('HMGET', KEYS[1], 'pace', 'closed_until', 'next_slot', 'epoch', 'window')
+local h = redis.call('HMGET', KEYS[1], 'pace', 'closed_until', 'next_slot', 'epoch', 'window',
+  'growth', 'grow_at')
 local burst = tonumber(h[5]) or tonumber(ARGV[4])
+local growth = tonumber(h[6]) or 0
+if growth > 0 and now >= (tonumber(h[7]) or 0) then
+  burst = burst + growth
+  redis.call('HSET', KEYS[1], 'window', string.format('%d', burst), 'growth', '0')
+end
 if ARGV[6] == '0' and redis.call('ZCARD', KEYS[2]) >= burst then return {'-1', '0', '0'} end
 redis.call('ZADD', KEYS[2], now, ARGV[3])
 redis.call('EXPIRE', KEYS[2], 60)
@@ -78,7 +84,7 @@ _CLOSE = (
     _NOW
     + """
 local closed = tonumber(redis.call('HGET', KEYS[1], 'closed_until')) or 0
-redis.call('HSET', KEYS[1], 'window', ARGV[5])
+redis.call('HSET', KEYS[1], 'window', ARGV[5], 'growth', '0')
 if now < closed then return 0 end
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
@@ -92,14 +98,15 @@ return 1
 """
 )
 
-# KEYS: accepted zset, state hash, sent zset. ARGV: member, window, burst window, answered.
+# KEYS: accepted zset, state hash, sent zset. ARGV: member, window, settle, answered.
 _RELEASE = (
     _NOW
     + """
 redis.call('ZREM', KEYS[3], ARGV[1])
 if ARGV[4] == '0' then return 0 end
-local burst = tonumber(redis.call('HGET', KEYS[2], 'window')) or tonumber(ARGV[3])
-redis.call('HSET', KEYS[2], 'window', string.format('%d', burst + 1))
+if redis.call('HINCRBY', KEYS[2], 'growth', 1) == 1 then
+  redis.call('HSET', KEYS[2], 'grow_at', string.format('%.6f', now + tonumber(ARGV[3])))
+end
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('EXPIRE', KEYS[1], 60)
@@ -216,7 +223,7 @@ class RedisRateLimitGate:
         if member is not None:
             _attempt.set(None)  # released once, whatever happens next
             keys = [self._name(key, "accepted"), self._name(key), self._name(key, "sent")]
-            args = [member, WINDOW, self._burst, "1" if answered else "0"]
+            args = [member, WINDOW, SETTLE, "1" if answered else "0"]
             await self._call(self._release, keys, args)
 
     async def refused(self, key: str, retry_after: float) -> None:
