@@ -9,11 +9,12 @@ call these.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import aiohttp
+import anyio
 import msgspec
 
 from ._config import (
@@ -29,8 +30,10 @@ from ._config import (
     resolve_base_url,
 )
 from ._errors import APIStatusError, PulseError, PulseValidationError, ResponseDecodeError
+from ._lifecycle import Lifecycle
 from ._options import RequestOptions
 from ._resource import lazy_resource
+from ._response_stream import StreamOpener
 from ._retry import RetryPolicy
 from ._signing import Signer, TimestampSigner
 from ._transport import (
@@ -140,6 +143,7 @@ class AsyncPulse:
             verify_ssl=verify_ssl,
         )
         self._owns_transport = True
+        self._lifecycle = Lifecycle()  # shared with `with_options` copies
 
     # --- configuration ----------------------------------------------------------------
 
@@ -211,8 +215,12 @@ class AsyncPulse:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (a no-op on copies made by `with_options`)."""
+        """Close the connection pool and end what still uses it: running calls raise
+        `ClientClosedError` at once (never retried), open streams end and their readers
+        raise `ClientClosedError`, later calls raise it too, also on `with_options`
+        copies. A no-op on a copy: close the original."""
         if self._owns_transport:
+            self._lifecycle.close()
             await self._transport.aclose()
 
     def __repr__(self) -> str:
@@ -267,19 +275,39 @@ class AsyncPulse:
             body=body,
         )
 
+    def _timeout_of(self, options: RequestOptions) -> Timeout:
+        return coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
+
     def _stream_opener(
         self, path: str, body: Mapping[str, Any], accept: str, options: RequestOptions
-    ) -> Callable[[], Awaitable[aiohttp.ClientResponse]]:
+    ) -> StreamOpener:
         """A streamed POST prepared now (bad input fails at once), sent when called."""
         request = self._prepare("POST", path, json=body, options=options)
         request.headers["Accept"] = accept
-        return functools.partial(self._send, request, options, stream=True)
+        timeout = self._timeout_of(options)
+        what = f"{request.method} {request.path}"
+
+        async def open_response() -> aiohttp.ClientResponse:
+            with self._lifecycle.call(what, timeout.total) as deadline:
+                return await self._send(request, options, timeout, deadline, stream=True)
+
+        return StreamOpener(open_response, timeout, self._lifecycle)
 
     async def _send(
-        self, request: PreparedRequest, options: RequestOptions, *, stream: bool = False
+        self,
+        request: PreparedRequest,
+        options: RequestOptions,
+        timeout: Timeout,
+        deadline: float,
+        *,
+        stream: bool = False,
     ) -> aiohttp.ClientResponse:
-        """Send with retries; a 2xx response with its body unread, or a typed error."""
-        timeout = coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
+        """Send with retries; a 2xx response with its body unread, or a typed error.
+
+        Runs inside the call's scope (`Lifecycle.call`), which ends it at `deadline`
+        (anyio's clock) or when the client closes; a retry whose wait would end past the
+        deadline is not started (the last failure is raised instead).
+        """
         # The first attempt runs without the retry machinery (most calls end here, and
         # building a tenacity loop costs more than a loopback round trip). A failure the
         # policy retries is replayed as attempt 1 of the usual loop, so waits, logs and
@@ -294,9 +322,20 @@ class AsyncPulse:
             first.__suppress_context__ = True
         except PulseError as exc:
             first = exc
-        if max_retries == 0 or not policy.should_retry(first):
+        if (
+            max_retries == 0
+            or self._lifecycle.closed
+            or not policy.should_retry(first, request.method)
+            or not request.resendable()
+        ):
             raise first
-        retrying = policy.retrying(max_retries, what=f"{request.method} {request.path}")
+        retrying = policy.retrying(
+            max_retries,
+            what=f"{request.method} {request.path}",
+            method=request.method,
+            within=deadline - anyio.current_time(),
+            resendable=request.resendable,
+        )
         replay: list[PulseError] = [first]
         async for attempt in retrying:
             with attempt:
@@ -365,8 +404,10 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, form=form, scope=scope, options=options
         )
-        response = await self._send(request, options)
-        raw = await self._read(response, request)
+        timeout = self._timeout_of(options)
+        with self._lifecycle.call(f"{method} {path}", timeout.total) as deadline:
+            response = await self._send(request, options, timeout, deadline)
+            raw = await self._read(response, request)
         if cast_to is None:
             return None  # type: ignore[return-value]
         return cast(T, self._decode(raw, cast_to, response.status, f"{method} {path}"))
@@ -422,8 +463,10 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, scope=scope, options=checked
         )
-        response = await self._send(request, checked)
-        raw = await self._read(response, request)
+        timeout = self._timeout_of(checked)
+        with self._lifecycle.call(f"{method} {path}", timeout.total) as deadline:
+            response = await self._send(request, checked, timeout, deadline)
+            raw = await self._read(response, request)
         if not raw.strip():
             return None
         return self._decode(raw, Any if type is None else type, response.status, f"{method} {path}")

@@ -15,8 +15,9 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from ._attempt import Attempt, attempt_tracing
 from ._config import Timeout
-from ._errors import APIConnectionError, APITimeoutError, make_status_error
+from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, make_status_error
 from ._signing import Signer
 from ._version import __version__
 
@@ -39,6 +40,12 @@ class PreparedRequest(msgspec.Struct, kw_only=True):
     params: dict[str, str]
     headers: dict[str, str]
     body: Body = None
+
+    def resendable(self) -> bool:
+        """Whether the body can be sent again: not once a one-shot upload source (a
+        pipe, a socket, an async stream without `seek`) has been read from."""
+        check = getattr(self.body, "resendable", None)
+        return True if check is None else bool(check())
 
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:
@@ -82,7 +89,7 @@ class Transport:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self.closed:
-            raise RuntimeError("this client is closed; create a new AsyncPulse")
+            raise ClientClosedError("the connection pool")
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections,
@@ -96,6 +103,7 @@ class Transport:
                 json_serialize=lambda obj: msgspec.json.encode(obj).decode(),
                 raise_for_status=False,
                 auto_decompress=True,
+                trace_configs=[attempt_tracing()],
             )
         return self._session
 
@@ -124,18 +132,23 @@ class Transport:
         headers = {**request.headers, **self.sign(request)}
         body: Any = request.body() if callable(request.body) else request.body
         started = time.perf_counter()
-        try:
-            response = await self.session.request(
-                request.method,
-                self.base_url + request.path,
-                params=request.params or None,
-                headers=headers,
-                data=body,
-                timeout=_client_timeout(timeout, stream),
-                allow_redirects=False,
-            )
-        except TRANSPORT_ERRORS as exc:
-            raise translate(exc, request) from exc
+        attempt = Attempt(timeout)
+        with attempt.scope:
+            try:
+                response = await self.session.request(
+                    request.method,
+                    self.base_url + request.path,
+                    params=request.params or None,
+                    headers=headers,
+                    data=body,
+                    timeout=_client_timeout(timeout, stream),
+                    allow_redirects=False,
+                    trace_request_ctx=attempt,
+                )
+            except TRANSPORT_ERRORS as exc:
+                raise attempt.failed(translate(exc, request), exc) from exc
+        if attempt.scope.cancelled_caught:
+            raise attempt.timed_out(f"{request.method} {request.path}")
         request_id = request_id_of(response.headers)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
