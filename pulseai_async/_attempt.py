@@ -1,41 +1,50 @@
-"""One try of a request, as aiohttp's tracing signals report it.
+"""One try of a request, and the connection pool that tells it what happened.
 
-The signals tell what aiohttp's exceptions do not: whether the attempt waited for a
-free connection (`max_connections` busy), whether it reused a keep-alive connection,
-and when its request bytes went out. They move the attempt's anyio cancel scope:
-`Timeout.pool` while it waits for the pool, then `Timeout.read` from the last request
-byte sent to the end of the response head (a server that sends its headers one byte a
-second, or never finishes them, is cut off). They also decide how far a failed attempt
-got (`APIConnectionError.stage`), which decides whether it may be retried.
+`PoolConnector` (the SDK's aiohttp connector) tells the running `Attempt` what
+aiohttp's exceptions do not: whether it had to wait for a free connection
+(`max_connections` busy) and whether it got a reused keep-alive connection. The attempt's
+anyio cancel scope is bounded by `Timeout.pool` while it waits for the pool, then by
+`Timeout.read` from the moment its connection is ready to the end of the response head
+(a server that sends its headers one byte a second, or never finishes them, is cut
+off; an upload's body may take longer than that to send, so its head is bounded by
+`total`). How far a failed attempt got (`APIConnectionError.stage`) decides whether it
+may be retried.
 
-Only a session the SDK creates carries these signals; on a session passed in, pool
-waits and response heads are bounded by `total` alone and no disconnect counts as
-stale.
+Only the pool the SDK creates does this; with a session passed in, pool waits and
+response heads are bounded by `total` alone and no disconnect counts as stale.
 """
 
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
+import weakref
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
 import anyio
+from aiohttp.connector import Connection
 
 from ._config import Timeout
 from ._errors import APIConnectionError, APITimeoutError
 
-__all__ = ["Attempt", "attempt_tracing"]
+__all__ = ["Attempt", "PoolConnector", "current_attempt"]
+
+current_attempt: ContextVar[Attempt | None] = ContextVar("pulseai_attempt", default=None)
+"""The attempt running in this task (set around `session.request`)."""
 
 
 class Attempt:
     """The state of one attempt; `scope` bounds its `session.request(...)`."""
 
-    __slots__ = ("queued", "reused", "scope", "timeout")
+    __slots__ = ("head", "queued", "reused", "scope", "timeout")
 
-    def __init__(self, timeout: Timeout) -> None:
+    def __init__(self, timeout: Timeout, *, upload: bool = False) -> None:
         self.timeout = timeout
-        self.scope = anyio.CancelScope()
+        # An upload's body may take longer than `read` to send: its response head is
+        # bounded by `total` (and aiohttp's `read`, a silence) instead.
+        self.head = None if upload else timeout.read
+        self.scope = anyio.CancelScope()  # armed by the connector
         self.queued = False
         self.reused = False
 
@@ -74,41 +83,26 @@ class Attempt:
         return error
 
 
-async def _queued_start(session: Any, context: SimpleNamespace, params: Any) -> None:
-    attempt = context.trace_request_ctx
-    if isinstance(attempt, Attempt):
-        attempt.queued = True
-        attempt._arm(attempt.timeout.pool)
+class PoolConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, reporting each checkout to the attempt that asked for it."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handed_out: weakref.WeakSet[Any] = weakref.WeakSet()
 
-async def _queued_end(session: Any, context: SimpleNamespace, params: Any) -> None:
-    attempt = context.trace_request_ctx
-    if isinstance(attempt, Attempt):
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Connection:
+        attempt = current_attempt.get()
+        if attempt is None:
+            return await super().connect(req, traces, timeout)
+        # aiohttp's own test for "queue for a free connection"
+        queued = self._available_connections(req.connection_key) <= 0
+        if queued:
+            attempt.queued = True
+            attempt._arm(attempt.timeout.pool)
+        connection = await super().connect(req, traces, timeout)
         attempt.queued = False
-        attempt._arm(None)
-
-
-async def _connected(session: Any, context: SimpleNamespace, params: Any) -> None:
-    attempt = context.trace_request_ctx
-    if isinstance(attempt, Attempt):
-        attempt._arm(attempt.timeout.read)
-
-
-async def _reused(session: Any, context: SimpleNamespace, params: Any) -> None:
-    attempt = context.trace_request_ctx
-    if isinstance(attempt, Attempt):
-        attempt.reused = True
-        attempt._arm(attempt.timeout.read)
-
-
-def attempt_tracing() -> aiohttp.TraceConfig:
-    """The tracing signals an SDK-made session carries."""
-    config = aiohttp.TraceConfig()
-    config.on_connection_queued_start.append(_queued_start)
-    config.on_connection_queued_end.append(_queued_end)
-    config.on_connection_create_end.append(_connected)
-    config.on_connection_reuseconn.append(_reused)
-    config.on_request_headers_sent.append(_connected)
-    config.on_request_chunk_sent.append(_connected)
-    config.freeze()
-    return config
+        attempt._arm(attempt.head)  # the response must start within `read`
+        protocol = connection.protocol
+        attempt.reused = protocol in self._handed_out
+        self._handed_out.add(protocol)
+        return connection

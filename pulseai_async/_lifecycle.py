@@ -71,14 +71,14 @@ class CallScope:
         self._lifecycle = lifecycle
         self._what = what
         self._total = total
-        self._scope = anyio.CancelScope()
+        self._scope = anyio.CancelScope(
+            deadline=math.inf if total is None else anyio.current_time() + total
+        )
 
     def __enter__(self) -> float:
-        deadline = math.inf if self._total is None else anyio.current_time() + self._total
-        self._scope.deadline = deadline
         self._scope.__enter__()
         self._lifecycle._scopes.add(self._scope)
-        return deadline
+        return self._scope.deadline
 
     def __exit__(
         self,

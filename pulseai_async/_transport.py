@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from ._attempt import Attempt, attempt_tracing
+from ._attempt import Attempt, PoolConnector, current_attempt
 from ._config import Timeout
 from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, make_status_error
 from ._signing import Signer
@@ -91,7 +91,7 @@ class Transport:
         if self.closed:
             raise ClientClosedError("the connection pool")
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
+            connector = PoolConnector(
                 limit=self._max_connections,
                 limit_per_host=self._max_per_host,
                 ssl=self._verify_ssl,
@@ -103,7 +103,6 @@ class Transport:
                 json_serialize=lambda obj: msgspec.json.encode(obj).decode(),
                 raise_for_status=False,
                 auto_decompress=True,
-                trace_configs=[attempt_tracing()],
             )
         return self._session
 
@@ -132,7 +131,8 @@ class Transport:
         headers = {**request.headers, **self.sign(request)}
         body: Any = request.body() if callable(request.body) else request.body
         started = time.perf_counter()
-        attempt = Attempt(timeout)
+        attempt = Attempt(timeout, upload=callable(request.body))
+        token = current_attempt.set(attempt)
         with attempt.scope:
             try:
                 response = await self.session.request(
@@ -143,10 +143,11 @@ class Transport:
                     data=body,
                     timeout=_client_timeout(timeout, stream),
                     allow_redirects=False,
-                    trace_request_ctx=attempt,
                 )
             except TRANSPORT_ERRORS as exc:
                 raise attempt.failed(translate(exc, request), exc) from exc
+            finally:
+                current_attempt.reset(token)
         if attempt.scope.cancelled_caught:
             raise attempt.timed_out(f"{request.method} {request.path}")
         request_id = request_id_of(response.headers)
