@@ -3,12 +3,12 @@
 `PoolConnector` (the SDK's aiohttp connector) tells the running `Attempt` what
 aiohttp's exceptions do not: whether it had to wait for a free connection
 (`max_connections` busy) and whether it got a reused keep-alive connection. The attempt's
-anyio cancel scope is bounded by `Timeout.pool` while it waits for the pool, then by
-`Timeout.read` from the moment its connection is ready to the end of the response head
-(a server that sends its headers one byte a second, or never finishes them, is cut
-off; an upload's body may take longer than that to send, so its head is bounded by
-`total`). How far a failed attempt got (`APIConnectionError.stage`) decides whether it
-may be retried.
+anyio cancel scope is bounded by `Timeout.pool` while it waits for the pool; a stream's
+attempt is then bounded by `Timeout.read` from the moment its connection is ready to
+the end of its response head (a server that sends its headers one byte a second, or
+never finishes them, is cut off). A blocking call's head is bounded by its `total`,
+like the rest of it. How far a failed attempt got (`APIConnectionError.stage`) decides
+whether it may be retried.
 
 Only the pool the SDK creates does this; with a session passed in, pool waits and
 response heads are bounded by `total` alone and no disconnect counts as stale.
@@ -39,17 +39,19 @@ class Attempt:
 
     __slots__ = ("head", "queued", "reused", "scope", "timeout")
 
-    def __init__(self, timeout: Timeout, *, upload: bool = False) -> None:
+    def __init__(self, timeout: Timeout, *, stream: bool) -> None:
         self.timeout = timeout
-        # An upload's body may take longer than `read` to send: its response head is
-        # bounded by `total` (and aiohttp's `read`, a silence) instead.
-        self.head = None if upload else timeout.read
-        self.scope = anyio.CancelScope()  # armed by the connector
+        # A blocking call's head is bounded by its `total`, which aiohttp enforces; a
+        # stream's by `read`, since its `total` may be long.
+        self.head = timeout.read if stream else None
+        bounded = self.head is not None or timeout.pool is not None
+        self.scope = anyio.CancelScope() if bounded else None  # armed by the connector
         self.queued = False
         self.reused = False
 
     def _arm(self, seconds: float | None) -> None:
-        self.scope.deadline = math.inf if seconds is None else anyio.current_time() + seconds
+        if self.scope is not None:
+            self.scope.deadline = math.inf if seconds is None else anyio.current_time() + seconds
 
     def timed_out(self, where: str) -> APITimeoutError:
         """The error for this attempt's scope running out."""
@@ -94,14 +96,20 @@ class PoolConnector(aiohttp.TCPConnector):
         attempt = current_attempt.get()
         if attempt is None:
             return await super().connect(req, traces, timeout)
-        # aiohttp's own test for "queue for a free connection"
-        queued = self._available_connections(req.connection_key) <= 0
-        if queued:
+        pool = attempt.timeout.pool
+        # aiohttp's own test for "queue for a free connection" (only worth its cost when
+        # the wait is bounded)
+        if pool is not None and self._available_connections(req.connection_key) <= 0:
             attempt.queued = True
-            attempt._arm(attempt.timeout.pool)
-        connection = await super().connect(req, traces, timeout)
-        attempt.queued = False
-        attempt._arm(attempt.head)  # the response must start within `read`
+            attempt._arm(pool)
+            connection = await super().connect(req, traces, timeout)
+            attempt.queued = False
+        else:
+            connection = await super().connect(req, traces, timeout)
+        if attempt.head is not None:
+            attempt._arm(attempt.head)  # the response must start within `read`
+        elif pool is not None:
+            attempt._arm(None)
         protocol = connection.protocol
         attempt.reused = protocol in self._handed_out
         self._handed_out.add(protocol)

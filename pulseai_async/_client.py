@@ -288,7 +288,7 @@ class AsyncPulse:
         what = f"{request.method} {request.path}"
 
         async def open_response() -> aiohttp.ClientResponse:
-            with self._lifecycle.call(what, timeout.total) as deadline:
+            with self._lifecycle.call(what, timeout.total, stream=True) as deadline:
                 return await self._send(request, options, timeout, deadline, stream=True)
 
         return StreamOpener(open_response, timeout, self._lifecycle)
@@ -316,7 +316,7 @@ class AsyncPulse:
         max_retries = options.get("max_retries")
         policy = self._retry_policy
         try:
-            return await self._transport.send(request, timeout, stream=stream)
+            return await self._transport.send(request, timeout, deadline, stream=stream)
         except APIStatusError as exc:
             first: PulseError = self._scrubbed(exc)
             first.__suppress_context__ = True
@@ -342,7 +342,7 @@ class AsyncPulse:
                 if replay:
                     raise replay.pop()
                 try:
-                    return await self._transport.send(request, timeout, stream=stream)
+                    return await self._transport.send(request, timeout, deadline, stream=stream)
                 except APIStatusError as exc:
                     raise self._scrubbed(exc) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")

@@ -27,10 +27,11 @@ class Timeout(msgspec.Struct, frozen=True, kw_only=True):
     """How long a request may take, in seconds; `None` means no limit.
 
     `total` bounds a whole non-streaming call, retries and their waits included; for a
-    stream it bounds the start (everything up to its status line and headers). `read`
-    bounds each wait for the server: for a response to start once the request is sent,
-    and each silence between two chunks of a body (the server pings a stream every
-    10 s, so silence means a dead peer). `pool` bounds the wait for a free connection
+    stream it bounds the start (everything up to its status line and headers, retries
+    included). `read` bounds each silence between two chunks of a response (the server
+    pings a stream every 10 s, so silence means a dead peer) and, for a stream, the
+    wait for its response head once the connection is ready (a head sent one byte a
+    second is cut off). `pool` bounds the wait for a free connection
     when `max_connections` are busy. A stream's body is not bounded by `total`, since a
     long answer is not an error: set `stream` to bound its whole duration and
     `between_events` to bound the wait for its next content event (pings and comments

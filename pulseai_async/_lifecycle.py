@@ -1,9 +1,13 @@
 """What a client has in flight, so that `aclose()` ends it at once.
 
-Every call runs in one anyio cancel scope whose deadline is the call's `total` timeout;
-`aclose()` cancels the scopes of the calls still running (a send, a retry wait, a body
-being read) and ends the streams still open, whose readers wake with
-`ClientClosedError`. A client and its `with_options` copies share one `Lifecycle`.
+Every call runs in one anyio cancel scope; `aclose()` cancels the scopes of the calls
+still running (a send, a retry wait, a body being read) and ends the streams still
+open, whose readers wake with `ClientClosedError`. A client and its `with_options`
+copies share one `Lifecycle`.
+
+The call's `total` timeout gives its deadline. A stream's start runs under that
+deadline in its scope; a blocking call hands each attempt the time left to aiohttp's
+own total timer instead (which also bounds reading the body), saving a timer per call.
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ class Lifecycle:
         if self.closed:
             raise ClientClosedError(what)
 
-    def call(self, what: str, total: float | None) -> CallScope:
+    def call(self, what: str, total: float | None, *, stream: bool = False) -> CallScope:
         """`with lifecycle.call(what, total) as deadline:` runs one call."""
         self.check_open(what)
-        return CallScope(self, what, total)
+        return CallScope(self, what, total, stream)
 
     def add_stream(self, stream: OpenStream) -> None:
         self._streams.add(stream)
@@ -65,20 +69,19 @@ class CallScope:
     (phase "total") or, if the client was closed, `ClientClosedError`, and a failure
     caused by the close (a connection aiohttp dropped) becomes `ClientClosedError` too."""
 
-    __slots__ = ("_lifecycle", "_scope", "_total", "_what")
+    __slots__ = ("_deadline", "_lifecycle", "_scope", "_total", "_what")
 
-    def __init__(self, lifecycle: Lifecycle, what: str, total: float | None) -> None:
+    def __init__(self, lifecycle: Lifecycle, what: str, total: float | None, stream: bool) -> None:
         self._lifecycle = lifecycle
         self._what = what
         self._total = total
-        self._scope = anyio.CancelScope(
-            deadline=math.inf if total is None else anyio.current_time() + total
-        )
+        self._deadline = math.inf if total is None else anyio.current_time() + total
+        self._scope = anyio.CancelScope(deadline=self._deadline if stream else math.inf)
 
     def __enter__(self) -> float:
         self._scope.__enter__()
         self._lifecycle._scopes.add(self._scope)
-        return self._scope.deadline
+        return self._deadline
 
     def __exit__(
         self,

@@ -7,12 +7,15 @@ leaves it as the typed `APIStatusError` subclass with the connection already rel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
+import anyio
 import msgspec
 
 from ._attempt import Attempt, PoolConnector, current_attempt
@@ -29,6 +32,7 @@ USER_AGENT = f"pulseai-async/{__version__} (python; aiohttp {aiohttp.__version__
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id")
 
 Body = bytes | Callable[[], aiohttp.FormData] | None
+_UNBOUNDED = contextlib.nullcontext()
 
 
 class PreparedRequest(msgspec.Struct, kw_only=True):
@@ -56,12 +60,14 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(
-        total=None if stream else timeout.total,
-        sock_connect=timeout.connect,
-        sock_read=timeout.read,
-    )
+def _client_timeout(timeout: Timeout, deadline: float, stream: bool) -> aiohttp.ClientTimeout:
+    """aiohttp's timeouts for one attempt. A blocking attempt gets what is left of the
+    call's deadline as aiohttp's total (it bounds reading the body too); a stream's
+    start is bounded by the call's cancel scope, its body by the stream bounds."""
+    total = None
+    if not stream and deadline != math.inf:
+        total = max(deadline - anyio.current_time(), 0.001)
+    return aiohttp.ClientTimeout(total=total, sock_connect=timeout.connect, sock_read=timeout.read)
 
 
 class Transport:
@@ -125,15 +131,21 @@ class Transport:
         return {"X-Timestamp": str(timestamp), "X-Signature": signature}
 
     async def send(
-        self, request: PreparedRequest, timeout: Timeout, *, stream: bool = False
+        self,
+        request: PreparedRequest,
+        timeout: Timeout,
+        deadline: float = math.inf,
+        *,
+        stream: bool = False,
     ) -> aiohttp.ClientResponse:
-        """Send once. Returns a 2xx response with its body unread; raises otherwise."""
+        """Send once, by `deadline` (anyio's clock). Returns a 2xx response with its body
+        unread; raises otherwise."""
         headers = {**request.headers, **self.sign(request)}
         body: Any = request.body() if callable(request.body) else request.body
         started = time.perf_counter()
-        attempt = Attempt(timeout, upload=callable(request.body))
+        attempt = Attempt(timeout, stream=stream)
         token = current_attempt.set(attempt)
-        with attempt.scope:
+        with attempt.scope or _UNBOUNDED:
             try:
                 response = await self.session.request(
                     request.method,
@@ -141,14 +153,14 @@ class Transport:
                     params=request.params or None,
                     headers=headers,
                     data=body,
-                    timeout=_client_timeout(timeout, stream),
+                    timeout=_client_timeout(timeout, deadline, stream),
                     allow_redirects=False,
                 )
             except TRANSPORT_ERRORS as exc:
                 raise attempt.failed(translate(exc, request), exc) from exc
             finally:
                 current_attempt.reset(token)
-        if attempt.scope.cancelled_caught:
+        if attempt.scope is not None and attempt.scope.cancelled_caught:
             raise attempt.timed_out(f"{request.method} {request.path}")
         request_id = request_id_of(response.headers)
         if logger.isEnabledFor(logging.DEBUG):
