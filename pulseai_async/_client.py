@@ -315,9 +315,11 @@ class AsyncPulse:
     ) -> aiohttp.ClientResponse:
         """Send with retries; a 2xx response with its body unread, or a typed error.
 
-        Runs inside the call's scope (`Lifecycle.call`), which ends it at `deadline`
-        (anyio's clock) or when the client closes; a retry whose wait would end past the
-        deadline is not started (the last failure is raised instead).
+        Runs inside the call's scope (`Lifecycle.call`), which `aclose()` cancels.
+        `deadline` (anyio's clock; `math.inf` without a `total`) ends the call: each
+        attempt gets what is left of it, and a retry whose wait would end past it is not
+        started (the last failure is raised instead). A wait added before a send must
+        bound itself by `deadline` too: only a stream's scope carries it.
         """
         # The first attempt runs without the retry machinery (most calls end here, and
         # building a tenacity loop costs more than a loopback round trip). A failure the

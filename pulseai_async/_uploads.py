@@ -140,15 +140,12 @@ async def _path_chunks(path: anyio.Path) -> AsyncIterator[bytes]:
 
 
 def _sync_chunks(handle: IO[bytes], start: int | None) -> Callable[[], AsyncIterator[bytes]]:
-    used = False
+    """Chunks of a file object, from `start` on each use (None: a one-shot source,
+    which `Upload.resendable()` keeps from a second use)."""
 
     async def chunks() -> AsyncIterator[bytes]:
-        nonlocal used
         if start is not None:
             handle.seek(start)
-        elif used:
-            raise PulseValidationError("cannot resend an upload from a non-seekable file object")
-        used = True
         while chunk := await anyio.to_thread.run_sync(handle.read, CHUNK_SIZE):
             yield chunk
 
@@ -156,15 +153,14 @@ def _sync_chunks(handle: IO[bytes], start: int | None) -> Callable[[], AsyncIter
 
 
 def _async_chunks(handle: AsyncReadable) -> Callable[[], AsyncIterator[bytes]]:
+    """Chunks of an async file object, rewound with its `seek` on a second use (one
+    without `seek` is one-shot: `Upload.resendable()` keeps it from a second use)."""
     used = False
 
     async def chunks() -> AsyncIterator[bytes]:
         nonlocal used
         if used:
-            seek = getattr(handle, "seek", None)
-            if seek is None:
-                raise PulseValidationError("cannot resend an upload from an async stream")
-            await seek(0)
+            await handle.seek(0)  # type: ignore[attr-defined]
         used = True
         while chunk := await handle.read(CHUNK_SIZE):
             yield chunk
