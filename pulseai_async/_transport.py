@@ -7,6 +7,7 @@ leaves it as the typed `APIStatusError` subclass with the connection already rel
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -49,6 +50,7 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)  # per request otherwise, and aiohttp's are slow to build
 def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=None if stream else timeout.total,
