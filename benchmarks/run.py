@@ -138,6 +138,14 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "peers": ["ours", "floor"],
         "title": "2,000 concurrent streams, one token every 20 ms each",
     },
+    "paced500": {
+        "kind": "paced",
+        "full": {"streams": 500, "events": 150, "pace": 20, "hold": 500},
+        "quick": {"streams": 500, "events": 50, "pace": 20, "hold": 500},
+        "rounds": 3,
+        "peers": ["ours", "floor"],
+        "title": "500 concurrent streams, one token every 20 ms each (a quarter of the load)",
+    },
     "import": {
         "kind": "import",
         "full": {"repeat": 15},
@@ -336,7 +344,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("cpu_us_per_event", "client CPU us/event", "{:.2f}"),
         ("latency_p50_ms", "added latency p50 ms", "{:.2f}"),
         ("latency_p99_ms", "p99 ms", "{:.2f}"),
-        ("events_per_stream_s", "tokens/s/stream", "{:.1f}"),
+        ("tokens_per_stream_s", "tokens/s/stream", "{:.1f}"),
     ],
 }
 
@@ -510,6 +518,20 @@ def load_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         value = quotient(_get(report, scenario, "ours", key), _get(report, scenario, "floor", key))
         return judged(f"{scenario} {what}: ours / floor", value, limit, True, "x")
 
+    latency = judged(
+        "paced p99 latency added from the server's write to `async for` (ours)",
+        _get(report, "paced", "ours", "latency_p99_ms"),
+        5.0,
+        True,
+        "ms",
+    )
+    kept = _get(report, "paced", "ours", "tokens_per_stream_s")
+    wanted = 1000 / SCENARIOS["paced"]["full"]["pace"]
+    if kept is not None and kept < 0.9 * wanted:
+        latency["note"] = (
+            f"the server kept {kept:.0f} of {wanted:.0f} tokens/s per stream: the machine "
+            "was saturated, so this latency is queueing for a CPU (see the floor's)"
+        )
     return [
         vs_floor("coalesced", "cpu_us_per_event", "client CPU/event", 1.15),
         vs_floor("coalesced200", "cpu_us_per_event", "client CPU/event", 1.15),
@@ -517,13 +539,7 @@ def load_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         vs_floor("c1000", "cpu_us_per_event", "client CPU/event", 1.1),
         vs_floor("blocking", "cpu_us_per_send", "client CPU/send", 1.1),
         vs_floor("paced", "cpu_us_per_event", "client CPU/event", 1.15),
-        judged(
-            "paced p99 latency added from the server's write to `async for` (ours)",
-            _get(report, "paced", "ours", "latency_p99_ms"),
-            5.0,
-            True,
-            "ms",
-        ),
+        latency,
     ]
 
 
@@ -532,6 +548,8 @@ def print_targets(report: dict[str, Any]) -> None:
     for t in report["targets"]:
         unit = t.get("unit", "")
         print(f"  [{t['status']}] {t['target']}: {t['value']}{unit} (target {t['limit']}{unit})")
+        if "note" in t:
+            print(f"      {t['note']}")
 
 
 def machine() -> dict[str, Any]:

@@ -73,8 +73,8 @@ class Client:
                             raise RuntimeError(event.message)
         return "".join(parts)
 
-    async def paced(self, query: str, user: str, latencies: list[int]) -> str:
-        """`stream`, noting each stamped event's age when it is decoded (microseconds)."""
+    async def paced(self, query: str, user: str, samples: list[tuple[int, int]]) -> str:
+        """`stream`, noting each stamped event's write time and when it is decoded (us)."""
         now = time.time_ns
         body = _encode(chat_body(query, user, "streaming"))
         parts: list[str] = []
@@ -91,7 +91,7 @@ class Client:
                         event = _decode_stamped(block[6:])
                         if event.event == "message":
                             if event.created_at > STAMPED:
-                                latencies.append(now() // 1000 - event.created_at)
+                                samples.append((event.created_at, now() // 1000))
                             parts.append(event.answer)
                         elif event.event == "error":
                             raise RuntimeError(event.message)

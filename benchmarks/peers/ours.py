@@ -25,13 +25,13 @@ class Client:
         async with self.pulse.chat.stream(query, user=user) as stream:
             return await stream.final_text()
 
-    async def paced(self, query: str, user: str, latencies: list[int]) -> str:
-        """Each stamped event's age when the `async for` body sees it (microseconds)."""
+    async def paced(self, query: str, user: str, samples: list[tuple[int, int]]) -> str:
+        """Each stamped event: (its write time, when the `async for` body sees it), in us."""
         now = time.time_ns
         async with self.pulse.chat.stream(query, user=user) as stream:
             async for event in stream:
                 if type(event) is MessageEvent and event.created_at > STAMPED:  # type: ignore[operator]
-                    latencies.append(now() // 1000 - event.created_at)  # type: ignore[operator]
+                    samples.append((event.created_at, now() // 1000))  # type: ignore[operator]
             return stream.text
 
     async def send(self, query: str, user: str) -> str:
