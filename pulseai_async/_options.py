@@ -11,7 +11,8 @@ __all__ = ["RequestOptions"]
 
 
 class RequestOptions(TypedDict, total=False):
-    """`timeout`, `max_retries`, and extra headers, query parameters or JSON body fields.
+    """`timeout`, `max_retries`, `max_response_size` (bytes of a non-stream body), and
+    extra headers, query parameters or JSON body fields.
 
     `extra_body` is merged into the JSON body last, so it can add fields the SDK does not
     know yet (or override ones it does).
@@ -19,6 +20,7 @@ class RequestOptions(TypedDict, total=False):
 
     timeout: float | Timeout | None
     max_retries: int
+    max_response_size: int
     extra_headers: Mapping[str, str]
     extra_query: Mapping[str, Any]
     extra_body: Mapping[str, Any]
