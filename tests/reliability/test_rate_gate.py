@@ -36,6 +36,19 @@ async def test_a_429s_retry_after_holds_the_next_request_back(emulator: Emulator
     assert reply.answer
 
 
+async def test_a_gate_wait_counts_against_the_calls_total_timeout(emulator: Emulator) -> None:
+    emulator.faults.add(Fault.http_error(429, retry_after=30).on("/chat-messages").nth(1))
+    async with emulator.client(retry_policy=NO_RETRIES) as pulse:
+        with pytest.raises(pa.RateLimitError):
+            await pulse.chat.send("refused", user="u")
+        started = time.monotonic()
+        with pytest.raises(pa.APITimeoutError) as caught:
+            await pulse.chat.send("held past its deadline", user="u", timeout=0.5)
+    assert time.monotonic() - started < 5  # the call's 0.5 s, not the gate's 30 s
+    assert caught.value.phase == "total" and caught.value.stage == "connect"
+    assert len(chat_times(emulator)) == 1  # the held request was never sent
+
+
 async def test_without_the_gate_the_next_request_goes_at_once(emulator: Emulator) -> None:
     emulator.faults.add(Fault.http_error(429, retry_after=2).on("/chat-messages").nth(1))
     async with emulator.client(retry_policy=NO_RETRIES, rate_limit_gate=False) as pulse:
