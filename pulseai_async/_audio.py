@@ -50,6 +50,7 @@ class TextToAudio(ResponseStream[bytes]):
         response = await self._ensure_open()
         if response is None:
             return
+        failure: StreamInterruptedError | None = None
         try:
             async for chunk in response.content.iter_chunked(CHUNK_SIZE):
                 self.bytes_received += len(chunk)
@@ -57,15 +58,19 @@ class TextToAudio(ResponseStream[bytes]):
         except TRANSPORT_ERRORS as exc:
             if self._closed:  # closed by `aclose()` in another task
                 return
+            # raised below, outside this block: aiohttp's error is no part of the chain
             if isinstance(exc, TimeoutError):
-                raise StreamTimeoutError(
+                failure = StreamTimeoutError(
                     f"the audio stream timed out after {self.bytes_received} bytes"
-                ) from exc
-            raise StreamInterruptedError(
-                f"the audio stream broke after {self.bytes_received} bytes: {exc}"
-            ) from exc
+                )
+            else:
+                failure = StreamInterruptedError(
+                    f"the audio stream broke after {self.bytes_received} bytes: {exc}"
+                )
         finally:
             release(response)
+        if failure is not None:
+            raise failure
 
     async def read(self) -> bytes:
         """All the audio in memory (fine for short texts; prefer `write_to`)."""

@@ -28,10 +28,12 @@ from ._config import (
     resolve_api_key,
     resolve_base_url,
 )
-from ._errors import APIStatusError, PulseError, PulseValidationError, ResponseDecodeError
+from ._errors import PulseError, PulseValidationError, ResponseDecodeError
 from ._options import RequestOptions
 from ._resource import lazy_resource
 from ._retry import RetryPolicy
+from ._secrets import register as register_secret
+from ._secrets import scrub
 from ._signing import Signer, TimestampSigner
 from ._transport import (
     TRANSPORT_ERRORS,
@@ -55,7 +57,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncPulse"]
 
 T = TypeVar("T")
-E = TypeVar("E", bound=PulseError)
 Scope = Literal["app", "knowledge"]
 _NOT_GIVEN: Any = object()
 
@@ -106,6 +107,9 @@ class AsyncPulse:
     ) -> None:
         app_key = resolve_api_key(api_key, API_KEY_ENV)
         knowledge_key = resolve_api_key(knowledge_api_key, KNOWLEDGE_API_KEY_ENV)
+        for key in (app_key, knowledge_key):
+            if key is not None:
+                register_secret(key)
         if app_key is None and knowledge_key is None:
             raise PulseValidationError(
                 f"no API key: pass api_key=... or set {API_KEY_ENV} "
@@ -289,9 +293,6 @@ class AsyncPulse:
         policy = self._retry_policy
         try:
             return await self._transport.send(request, timeout, stream=stream)
-        except APIStatusError as exc:
-            first: PulseError = self._scrubbed(exc)
-            first.__suppress_context__ = True
         except PulseError as exc:
             first = exc
         if max_retries == 0 or not policy.should_retry(first):
@@ -302,52 +303,29 @@ class AsyncPulse:
             with attempt:
                 if replay:
                     raise replay.pop()
-                try:
-                    return await self._transport.send(request, timeout, stream=stream)
-                except APIStatusError as exc:
-                    raise self._scrubbed(exc) from None
+                return await self._transport.send(request, timeout, stream=stream)
         raise AssertionError("unreachable: tenacity re-raises the last error")
-
-    def _scrubbed(self, exc: E) -> E:
-        """A server that echoes the key back must not put it into an exception (an error
-        status's message or body, or the body of an event that does not decode)."""
-        if isinstance(exc, ResponseDecodeError):
-            exc.body = self._masked(exc.body)
-        elif isinstance(exc, APIStatusError):
-            for key in filter(None, self._keys.values()):
-                if key in exc.message:
-                    exc.message = exc.message.replace(key, "***")
-                    exc.args = (exc.message,)
-                if exc.body is not None and key in repr(exc.body):
-                    exc.body = None
-        return exc
-
-    def _masked(self, data: bytes) -> bytes:
-        """`data` with every API key replaced by `***`."""
-        for key in filter(None, self._keys.values()):
-            data = data.replace(key.encode(), b"***")
-        return data
 
     def _decode(self, raw: bytes, type_: Any, status: int, what: str) -> Any:
         try:
             return _decoder_for(type_).decode(raw)
         except (msgspec.DecodeError, RecursionError) as exc:
-            # an echoing server or proxy must not put the key into an exception
-            body = self._masked(raw)
-            raise ResponseDecodeError(
+            failure = ResponseDecodeError(
                 f"{what}: the {status} response does not decode as "
                 f"{getattr(type_, '__name__', type_)}: {exc}",
                 status=status,
-                body=body[:2000],
-            ) from None
+                body=scrub(raw)[:2000],  # scrubbed whole first: no key cut in half
+            )
+        raise failure
 
     async def _read(self, response: aiohttp.ClientResponse, request: PreparedRequest) -> bytes:
         try:
             return await response.read()
         except TRANSPORT_ERRORS as exc:
-            raise translate(exc, request) from exc
+            failure = translate(exc, request)  # raised outside: no aiohttp __context__
         finally:
             release(response)
+        raise failure
 
     async def _call(
         self,

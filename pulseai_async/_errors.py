@@ -39,6 +39,8 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from ._secrets import scrub
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -94,10 +96,21 @@ __all__ = [
 
 
 class PulseError(Exception):
-    """Base of every exception this SDK raises."""
+    """Base of every exception this SDK raises.
+
+    Its arguments and every attribute set on it pass through the key scrubber, so an
+    API key a server echoed back is masked in `str`, `repr`, `args`, attributes and
+    pickles, whichever subclass or raise site built the exception.
+    """
 
     partial_text: str | None = None
     """Raised while reading a stream: the answer text that had arrived (else None)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*scrub(args))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, scrub(value))
 
 
 class PulseValidationError(PulseError, ValueError):

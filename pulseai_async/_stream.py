@@ -55,10 +55,8 @@ class ChatStream(ResponseStream[ChatEvent]):
         stop: Callable[[str], Awaitable[None]],
         *,
         max_event_size: int,
-        scrub: Callable[[PulseError], PulseError] | None = None,
     ) -> None:
         super().__init__(open_response)
-        self._scrub = scrub  # masks the API key if a server echoes it in an event
         self._stop = stop
         self._max_event_size = max_event_size
         self._text_parts: list[str] = []
@@ -84,6 +82,7 @@ class ChatStream(ResponseStream[ChatEvent]):
         feed = SSEDecoder(self._max_event_size).feed_data
         decode = known_event_decoder().decode
         observe = self._observe
+        failure: StreamInterruptedError | None = None
         try:
             async for chunk in response.content.iter_any():
                 for item in feed(chunk):
@@ -110,18 +109,18 @@ class ChatStream(ResponseStream[ChatEvent]):
         except TRANSPORT_ERRORS as exc:
             if self._closed:  # closed by `aclose()` or `cancel()` in another task
                 return
+            # raised below, outside this block: aiohttp's error is no part of the chain
             if isinstance(exc, TimeoutError):
-                raise self._interrupted(
-                    "no data within the read timeout", StreamTimeoutError
-                ) from exc
-            raise self._interrupted(f"the connection failed mid-stream: {exc}") from exc
+                failure = self._interrupted("no data within the read timeout", StreamTimeoutError)
+            else:
+                failure = self._interrupted(f"the connection failed mid-stream: {exc}")
         except PulseError as exc:  # an error event, a malformed frame, an oversized event
             exc.partial_text = self.text
-            if self._scrub is not None:
-                self._scrub(exc)
             raise
         finally:
             release(response)
+        if failure is not None:
+            raise failure
         if not self.finished and not self._closed:
             raise self._interrupted("the stream ended before its terminal event")
 

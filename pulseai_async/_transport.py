@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,6 +18,7 @@ import msgspec
 
 from ._config import Timeout
 from ._errors import APIConnectionError, APITimeoutError, make_status_error
+from ._secrets import MASK, scrub
 from ._signing import Signer
 from ._version import __version__
 
@@ -26,6 +28,7 @@ logger = logging.getLogger("pulseai_async")
 
 USER_AGENT = f"pulseai-async/{__version__} (python; aiohttp {aiohttp.__version__})"
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id")
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-signature"})
 
 Body = bytes | Callable[[], aiohttp.FormData] | None
 
@@ -40,12 +43,23 @@ class PreparedRequest(msgspec.Struct, kw_only=True):
     headers: dict[str, str]
     body: Body = None
 
+    def __repr__(self) -> str:
+        headers = {
+            name: MASK if name.lower() in SECRET_HEADERS else value
+            for name, value in self.headers.items()
+        }
+        return (
+            f"PreparedRequest(method={self.method!r}, path={self.path!r}, "
+            f"params={self.params!r}, headers={scrub(headers)!r})"
+        )
+
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """The response's request id (scrubbed: a gateway may echo the key into it)."""
     for name in REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return value
+            return scrub(value)
     return None
 
 
@@ -124,6 +138,7 @@ class Transport:
         headers = {**request.headers, **self.sign(request)}
         body: Any = request.body() if callable(request.body) else request.body
         started = time.perf_counter()
+        failure: APIConnectionError | None = None
         try:
             response = await self.session.request(
                 request.method,
@@ -135,7 +150,9 @@ class Transport:
                 allow_redirects=False,
             )
         except TRANSPORT_ERRORS as exc:
-            raise translate(exc, request) from exc
+            failure = translate(exc, request)
+        if failure is not None:  # raised here, so aiohttp's error is not its __context__
+            raise failure
         request_id = request_id_of(response.headers)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -148,12 +165,15 @@ class Transport:
             )
         if response.status < 400:
             return response
+        raw = b""
         try:
             raw = await response.read()
         except TRANSPORT_ERRORS as exc:
-            raise translate(exc, request) from exc
+            failure = translate(exc, request)
         finally:
             response.release()
+        if failure is not None:
+            raise failure
         raise make_status_error(
             response.status,
             raw,
@@ -176,12 +196,25 @@ def release(response: aiohttp.ClientResponse) -> None:
 
 
 def translate(exc: BaseException, request: PreparedRequest) -> APIConnectionError:
-    """Map an aiohttp, socket or timeout exception to the SDK's own."""
+    """Map an aiohttp, socket or timeout exception to the SDK's own.
+
+    aiohttp's exception is kept only as a summary in the message (scrubbed, like every
+    `PulseError`), never as `__cause__`: its `request_info.headers` hold the
+    `Authorization` header. Raise the result outside the `except` block, so it is not
+    the `__context__` either. A certificate failure keeps a fresh copy of the `ssl`
+    error as its cause (it carries no request), so callers can tell it apart.
+    """
     where = f"{request.method} {request.path}"
+    error: APIConnectionError
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return APITimeoutError(f"{where}: timed out connecting", phase="connect")
-    if isinstance(exc, aiohttp.SocketTimeoutError):
-        return APITimeoutError(f"{where}: timed out waiting for data", phase="read")
-    if isinstance(exc, asyncio.TimeoutError):
-        return APITimeoutError(f"{where}: timed out", phase="total")
-    return APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
+        error = APITimeoutError(f"{where}: timed out connecting", phase="connect")
+    elif isinstance(exc, aiohttp.SocketTimeoutError):
+        error = APITimeoutError(f"{where}: timed out waiting for data", phase="read")
+    elif isinstance(exc, asyncio.TimeoutError):
+        error = APITimeoutError(f"{where}: timed out", phase="total")
+    else:
+        error = APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
+    if isinstance(exc, ssl.CertificateError):
+        original = getattr(exc, "certificate_error", exc)
+        error.__cause__ = ssl.SSLCertVerificationError(*original.args)
+    return error
