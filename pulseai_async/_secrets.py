@@ -20,10 +20,9 @@ MASK = "***"
 MIN_LENGTH = 8
 """Shorter keys are not masked: they are no real key (those are `app-` and 24
 characters), and masking them would garble every message that contains those letters."""
-_HEAD = 12
-"""A cut-off key (aiohttp truncates the raw bytes it quotes) is masked from this many of
-its first characters on, for keys at least `_PARTIAL_FROM` long."""
 _PARTIAL_FROM = 16
+"""A cut-off key (aiohttp truncates the raw bytes it quotes) is masked as soon as 4
+characters past its prefix show (`app-`, `dataset-`), for keys at least this long."""
 
 T = TypeVar("T")
 
@@ -74,7 +73,8 @@ def _masked(text: Any, secret: Any, mask: Any) -> Any:
         text = text.replace(secret, mask)
     if len(secret) < _PARTIAL_FROM:
         return text
-    head = secret[:_HEAD]
+    dash = secret.find("-" if isinstance(secret, str) else b"-")
+    head = secret[: max(8, dash + 5)]
     start = text.find(head)
     while start != -1:
         end = start + len(head)

@@ -54,6 +54,14 @@ class PreparedRequest(msgspec.Struct, kw_only=True):
         )
 
 
+class Response(aiohttp.ClientResponse):
+    """aiohttp's response with a scrubbed repr (it shows the response headers, where an
+    echoing server may have put the key; a stream holds its response)."""
+
+    def __repr__(self) -> str:
+        return scrub(super().__repr__())
+
+
 def request_id_of(headers: Mapping[str, str]) -> str | None:
     """The response's request id (scrubbed: a gateway may echo the key into it)."""
     for name in REQUEST_ID_HEADERS:
@@ -110,6 +118,7 @@ class Transport:
                 json_serialize=lambda obj: msgspec.json.encode(obj).decode(),
                 raise_for_status=False,
                 auto_decompress=True,
+                response_class=Response,
             )
         return self._session
 
