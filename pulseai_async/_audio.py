@@ -21,7 +21,7 @@ from ._resource import Resource
 from ._response_stream import ResponseStream
 from ._transport import TRANSPORT_ERRORS, release
 from ._uploads import FileInput
-from ._validation import check_text, optional_text, optional_uuid, present
+from ._validation import check_text, optional_bool, optional_text, optional_uuid, present
 
 __all__ = ["Audio", "TextToAudio"]
 
@@ -169,7 +169,7 @@ class Audio(Resource):
                 "message_id": optional_uuid("message_id", message_id),
                 "text": optional_text("text", text),
                 "voice": optional_text("voice", voice),
-                "streaming": None if streaming is None else bool(streaming),
+                "streaming": optional_bool("streaming", streaming),
             }
         )
         if "text" not in body and "message_id" not in body:

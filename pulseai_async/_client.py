@@ -29,7 +29,7 @@ from ._config import (
     resolve_base_url,
 )
 from ._errors import PulseError, PulseValidationError, ResponseDecodeError
-from ._options import RequestOptions
+from ._options import RequestOptions, check_options
 from ._resource import lazy_resource
 from ._retry import RetryPolicy
 from ._secrets import register as register_secret
@@ -43,7 +43,7 @@ from ._transport import (
     release,
     translate,
 )
-from ._validation import check_count
+from ._validation import check_count, check_headers, check_query_value
 
 if TYPE_CHECKING:
     from ._app_info import App
@@ -64,12 +64,6 @@ _NOT_GIVEN: Any = object()
 @functools.cache
 def _decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(type_, strict=False)
-
-
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 class AsyncPulse:
@@ -134,7 +128,7 @@ class AsyncPulse:
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._max_event_size = max_event_size
-        self._default_headers = _headers("default_headers", default_headers)
+        self._default_headers = check_headers("default_headers", default_headers)
         self._transport = Transport(
             base_url=resolve_base_url(base_url),
             signer=signer or TimestampSigner(),
@@ -189,7 +183,7 @@ class AsyncPulse:
                 clone._retry_policy, max_retries=max_retries
             )
         if default_headers is not None:
-            headers = _headers("default_headers", default_headers)
+            headers = check_headers("default_headers", default_headers)
             clone._default_headers = {**self._default_headers, **headers}
         if max_event_size is not None:
             if check_count("max_event_size", max_event_size) == 0:
@@ -236,15 +230,14 @@ class AsyncPulse:
         scope: Scope = "app",
         options: RequestOptions,
     ) -> PreparedRequest:
-        if "timeout" in options:  # per-call options are checked now, like the request's
-            coerce_timeout(options["timeout"])
-        if options.get("max_retries") is not None:
-            check_count("max_retries", options["max_retries"])
+        # Every call passes here (streams when created, pagers per page), so this is the
+        # one place per-call options and request-wide values are checked, before sending.
+        check_options(options, f"{method} {path}")
         key = self._keys[scope]
         if key is None:
             env = API_KEY_ENV if scope == "app" else KNOWLEDGE_API_KEY_ENV
             raise PulseValidationError(f"this call needs the {scope} API key ({env})")
-        query = {**(params or {}), **options.get("extra_query", {})}
+        query = {**(params or {}), **(options.get("extra_query") or {})}
         headers = {
             "Authorization": f"Bearer {key}",
             "User-Agent": USER_AGENT,
@@ -258,15 +251,15 @@ class AsyncPulse:
             body = form
         elif json is not None or options.get("extra_body"):
             try:
-                body = msgspec.json.encode({**(json or {}), **options.get("extra_body", {})})
+                body = msgspec.json.encode({**(json or {}), **(options.get("extra_body") or {})})
             except (TypeError, ValueError) as exc:
                 raise PulseValidationError(f"the request body is not JSON: {exc}") from None
             headers["Content-Type"] = "application/json"
-        headers.update(_headers("extra_headers", options.get("extra_headers")))
+        headers.update(check_headers("extra_headers", options.get("extra_headers")))
         return PreparedRequest(
             method=method,
             path=path,
-            params={k: _query_value(v) for k, v in query.items() if v is not None},
+            params={k: check_query_value(k, v) for k, v in query.items() if v is not None},
             headers=headers,
             body=body,
         )
@@ -396,7 +389,7 @@ class AsyncPulse:
         method = method.upper()
         if not path.startswith("/"):
             raise PulseValidationError(f"path must start with '/', got {path!r}")
-        checked = _options(options)
+        checked = cast(RequestOptions, options)  # checked by `_prepare`, like every call's
         request = self._prepare(
             method, path, json=json, params=params, scope=scope, options=checked
         )
@@ -405,23 +398,3 @@ class AsyncPulse:
         if not raw.strip():
             return None
         return self._decode(raw, Any if type is None else type, response.status, f"{method} {path}")
-
-
-_OPTION_NAMES = frozenset(RequestOptions.__annotations__)
-
-
-def _headers(name: str, value: Mapping[str, str] | None) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise PulseValidationError(f"{name} must map header names to str values, got {value!r}")
-    return dict(value)
-
-
-def _options(options: Mapping[str, Any]) -> RequestOptions:
-    unknown = set(options) - _OPTION_NAMES
-    if unknown:
-        raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(unknown))}")
-    return options  # type: ignore[return-value]
