@@ -29,6 +29,7 @@ from ._config import (
     resolve_base_url,
 )
 from ._errors import PulseError, PulseValidationError, ResponseDecodeError
+from ._network import SSLSetting, check_proxy, ssl_setting, uses_env_proxies
 from ._options import RequestOptions, check_options
 from ._resource import lazy_resource
 from ._retry import RetryPolicy
@@ -97,7 +98,9 @@ class AsyncPulse:
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         default_headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
-        verify_ssl: bool = True,
+        verify_ssl: SSLSetting = True,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         app_key = resolve_api_key(api_key, API_KEY_ENV)
         knowledge_key = resolve_api_key(knowledge_api_key, KNOWLEDGE_API_KEY_ENV)
@@ -122,20 +125,26 @@ class AsyncPulse:
             raise PulseValidationError("max_event_size must be positive")
         check_count("max_connections", max_connections)
         check_count("max_connections_per_host", max_connections_per_host)
-        if not isinstance(verify_ssl, bool):
-            raise PulseValidationError(f"verify_ssl must be True or False, got {verify_ssl!r}")
+        if session is not None and (proxy is not None or verify_ssl is not True):
+            raise PulseValidationError(
+                "proxy and verify_ssl configure the client's own session: set them on the "
+                "aiohttp session you pass instead"
+            )
+        url = resolve_base_url(base_url)
         self._keys: dict[str, str | None] = {"app": app_key, "knowledge": knowledge_key}
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._max_event_size = max_event_size
         self._default_headers = check_headers("default_headers", default_headers)
         self._transport = Transport(
-            base_url=resolve_base_url(base_url),
+            base_url=url,
             signer=signer or TimestampSigner(),
             max_connections=max_connections,
             max_connections_per_host=max_connections_per_host,
             session=session,
-            verify_ssl=verify_ssl,
+            tls=ssl_setting(verify_ssl),
+            proxy=check_proxy(proxy),
+            trust_env=uses_env_proxies(trust_env, url),
         )
         self._owns_transport = True
 

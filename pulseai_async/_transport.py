@@ -90,13 +90,17 @@ class Transport:
         max_connections: int,
         max_connections_per_host: int,
         session: aiohttp.ClientSession | None,
-        verify_ssl: bool,
+        tls: bool | ssl.SSLContext,
+        proxy: str | None,
+        trust_env: bool,
     ) -> None:
         self.base_url = base_url
         self.signer = signer
         self._max_connections = max_connections
         self._max_per_host = max_connections_per_host
-        self._verify_ssl = verify_ssl
+        self._tls = tls
+        self._proxy = proxy
+        self._trust_env = trust_env
         self._session = session
         self._owns_session = session is None
         self.closed = False
@@ -109,7 +113,7 @@ class Transport:
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections,
                 limit_per_host=self._max_per_host,
-                ssl=self._verify_ssl,
+                ssl=self._tls,
                 enable_cleanup_closed=False,
             )
             self._session = aiohttp.ClientSession(
@@ -119,6 +123,8 @@ class Transport:
                 raise_for_status=False,
                 auto_decompress=True,
                 response_class=Response,
+                proxy=self._proxy,
+                trust_env=self._trust_env,
             )
         return self._session
 

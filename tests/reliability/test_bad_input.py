@@ -144,7 +144,7 @@ CLIENT_CASES: dict[str, tuple[dict[str, Any], str]] = {
     "zero max event size": ({"max_event_size": 0}, "max_event_size must be positive"),
     "negative pool size": ({"max_connections": -5}, "max_connections must be an int >= 0"),
     "pool size a string": ({"max_connections": "100"}, "max_connections must be an int >= 0"),
-    "verify_ssl a string": ({"verify_ssl": "no"}, "verify_ssl must be True or False"),
+    "verify_ssl a number": ({"verify_ssl": 1}, "verify_ssl must be True, False, the path"),
     "default header not a string": ({"default_headers": {"X-N": 2}}, "default_headers must map"),
     "signer without sign()": ({"signer": lambda: object()}, "signer must have a sign"),
 }
