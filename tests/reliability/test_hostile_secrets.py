@@ -286,3 +286,19 @@ def test_errors_built_anywhere_are_scrubbed_and_pickle_clean() -> None:
         exc.partial_text = AUTH  # attributes set later are scrubbed too
         assert not leaked(texts_of(exc)), type(exc).__name__
         assert exc.partial_text == "Bearer ***"
+
+
+def test_every_sdk_logger_scrubs_its_records() -> None:
+    # A logger filter is not inherited by child loggers: every logger the SDK logs to
+    # must carry the scrubbing filter itself.
+    import pulseai_async._secrets as secrets
+
+    names = [
+        name
+        for name in logging.Logger.manager.loggerDict
+        if name == "pulseai_async" or name.startswith("pulseai_async.")
+    ]
+    assert "pulseai_async" in names
+    for name in names:
+        filters = logging.getLogger(name).filters
+        assert any(isinstance(f, secrets._ScrubFilter) for f in filters), name
