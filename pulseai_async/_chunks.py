@@ -11,7 +11,14 @@ from ._knowledge_models import Segment, _SegmentList, _SegmentOne
 from ._options import RequestOptions
 from ._pagination import AsyncPager
 from ._resource import Resource
-from ._validation import check_text, check_uuid, optional_bool, optional_text, present
+from ._validation import (
+    check_text,
+    check_uuid,
+    optional_bool,
+    optional_str,
+    optional_text,
+    present,
+)
 
 __all__ = ["ChunkInput", "Chunks"]
 
@@ -92,7 +99,11 @@ class Chunks(Resource):
         chunks at once and no `has_more`; that is one page."""
         if status is not None:
             check_text("status", status)
-        params = {"limit": check_limit(limit), "keyword": keyword, "status": status}
+        params = {
+            "limit": check_limit(limit),
+            "keyword": optional_str("keyword", keyword),
+            "status": status,
+        }
         path = self._path(dataset_id, document_id)
         return knowledge_pager(self._client, path, _SegmentList, params, options)
 

@@ -44,7 +44,13 @@ from ._transport import (
     release,
     translate,
 )
-from ._validation import check_count, check_headers, check_query_value
+from ._validation import (
+    check_count,
+    check_headers,
+    check_query_value,
+    check_token,
+    json_body,
+)
 
 if TYPE_CHECKING:
     from ._app_info import App
@@ -259,10 +265,7 @@ class AsyncPulse:
                 raise PulseValidationError("extra_body is not supported on multipart uploads")
             body = form
         elif json is not None or options.get("extra_body"):
-            try:
-                body = msgspec.json.encode({**(json or {}), **(options.get("extra_body") or {})})
-            except (TypeError, ValueError) as exc:
-                raise PulseValidationError(f"the request body is not JSON: {exc}") from None
+            body = json_body({**(json or {}), **(options.get("extra_body") or {})})
             headers["Content-Type"] = "application/json"
         headers.update(check_headers("extra_headers", options.get("extra_headers")))
         return PreparedRequest(
@@ -395,9 +398,15 @@ class AsyncPulse:
         `type` (a msgspec Struct, dict, list, ...) or, without it, into plain builtins;
         an empty body gives None.
         """
-        method = method.upper()
-        if not path.startswith("/"):
+        method = check_token("method", method).upper()
+        if not isinstance(path, str) or not path.startswith("/"):
             raise PulseValidationError(f"path must start with '/', got {path!r}")
+        if any(char.isspace() or not char.isprintable() for char in path):
+            raise PulseValidationError(
+                f"path must not contain spaces or control characters, got {path!r}"
+            )
+        if scope not in ("app", "knowledge"):
+            raise PulseValidationError(f"scope must be 'app' or 'knowledge', got {scope!r}")
         checked = cast(RequestOptions, options)  # checked by `_prepare`, like every call's
         request = self._prepare(
             method, path, json=json, params=params, scope=scope, options=checked

@@ -36,6 +36,7 @@ from ._validation import (
     check_unicode,
     check_uuid,
     optional_bool,
+    optional_str,
     optional_text,
     present,
 )
@@ -116,7 +117,7 @@ class Datasets(Resource):
         """Every knowledge base, fetched a page at a time: `async for ds in ...list()`."""
         params = {
             "limit": check_limit(limit),
-            "keyword": keyword,
+            "keyword": optional_str("keyword", keyword),
             "include_all": optional_bool("include_all", include_all),
         }
         return knowledge_pager(self._client, "/datasets", ListPage[Dataset], params, options)

@@ -64,7 +64,9 @@ def process_rule_body(rule: ProcessRule | Mapping[str, Any] | None) -> dict[str,
     if rule is None:
         return {"mode": "automatic"}
     body: dict[str, Any] = (
-        msgspec.to_builtins(rule) if isinstance(rule, ProcessRule) else dict(rule)
+        msgspec.to_builtins(rule)
+        if isinstance(rule, ProcessRule)
+        else check_mapping("process_rule", rule)
     )
     mode = check_choice("process_rule.mode", body.get("mode"), PROCESS_MODES)
     if mode == "automatic":

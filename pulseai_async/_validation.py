@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+import msgspec
+
 from ._errors import PulseValidationError
 
 __all__ = [
@@ -18,11 +20,15 @@ __all__ = [
     "check_headers",
     "check_int",
     "check_mapping",
+    "check_header_text",
     "check_query_value",
     "check_text",
+    "check_token",
     "check_unicode",
     "check_uuid",
+    "json_body",
     "optional_bool",
+    "optional_str",
     "optional_text",
     "optional_uuid",
     "present",
@@ -84,8 +90,30 @@ def optional_bool(name: str, value: object) -> bool | None:
     return None if value is None else check_bool(name, value)
 
 
-def check_query_value(name: str, value: object) -> str:
+def json_body(fields: Mapping[str, Any]) -> bytes:
+    """The JSON body; a field that cannot be encoded (an object, a lone surrogate) is
+    named in the error."""
+    try:
+        return msgspec.json.encode(fields)
+    except (TypeError, ValueError) as exc:
+        culprit = next((key for key, value in fields.items() if not _encodes(value)), None)
+        where = "the request body" if culprit is None else f"the request body's {culprit!r}"
+        raise PulseValidationError(f"{where} is not JSON: {exc}") from None
+
+
+def _encodes(value: object) -> bool:
+    try:
+        msgspec.json.encode(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def check_query_value(name: object, value: object) -> str:
     """One query parameter as sent: a string, a number, or a bool (`true`/`false`)."""
+    if not isinstance(name, str):
+        raise PulseValidationError(f"query parameter names must be strings, got {name!r}")
+    check_unicode("a query parameter name", name)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -109,12 +137,31 @@ def check_headers(name: str, value: object) -> dict[str, str]:
     for header, text in value.items():
         if _HEADER_NAME.fullmatch(header) is None:
             raise PulseValidationError(f"{name}: {header!r} is not a valid header name")
-        if any(char in text for char in _HEADER_FORBIDDEN):
-            raise PulseValidationError(
-                f"{name}[{header!r}] must not contain CR, LF or NUL, got {text!r}"
-            )
-        check_unicode(f"{name}[{header!r}]", text)
+        check_header_text(f"{name}[{header!r}]", text)
     return dict(value)
+
+
+def check_header_text(name: str, value: str) -> str:
+    """Text that goes into a header (a header value, an upload's file name)."""
+    if any(char in value for char in _HEADER_FORBIDDEN):
+        raise PulseValidationError(f"{name} must not contain CR, LF or NUL, got {value!r}")
+    return check_unicode(name, value)
+
+
+def check_token(name: str, value: object) -> str:
+    """An HTTP token: a method name, a header name."""
+    if not isinstance(value, str) or _HEADER_NAME.fullmatch(value) is None:
+        raise PulseValidationError(f"{name} must be an HTTP token such as 'GET', got {value!r}")
+    return value
+
+
+def optional_str(name: str, value: object) -> str | None:
+    """An optional string that may be empty (a search keyword)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PulseValidationError(f"{name} must be a string, got {type(value).__name__}")
+    return check_unicode(name, value)
 
 
 def check_choice(name: str, value: object, choices: Collection[str]) -> str:

@@ -396,6 +396,54 @@ BAD_VALUES: dict[str, tuple[Call, str]] = {
         lambda p: p.app.info(extra_query={"q": "\ud800"}),
         "q must be valid Unicode text",
     ),
+    "extra_query with a non-string name": (
+        lambda p: p.app.info(extra_query={1: "x"}),
+        "query parameter names must be strings, got 1",
+    ),
+    "extra_query with a lone surrogate in a name": (
+        lambda p: p.app.info(extra_query={"\ud800": "x"}),
+        "a query parameter name must be valid Unicode text",
+    ),
+    "inputs with a lone surrogate": (
+        lambda p: p.chat.send("hi", user="u", inputs={"city": "\ud800"}),
+        "the request body's 'inputs' is not JSON",
+    ),
+    "keyword an int": (
+        lambda p: run(p.datasets.documents.list(U, keyword=5)),
+        "keyword must be a string, got int",
+    ),
+    "process_rule a list": (
+        lambda p: p.datasets.documents.create_from_text(U, "n", "t", process_rule=["x"]),
+        "process_rule must be a mapping, got list",
+    ),
+    "max_size a string": (
+        lambda p: p.files.upload(FILE, user="u", max_size="10"),
+        "max_size must be a positive int",
+    ),
+    "max_size True": (
+        lambda p: p.files.upload(FILE, user="u", max_size=True),
+        "max_size must be a positive int",
+    ),
+    "file name with CRLF": (
+        lambda p: p.files.upload(("a\r\n.txt", b"x"), user="u"),
+        "file name must not contain CR, LF or NUL",
+    ),
+    "file name with a lone surrogate": (
+        lambda p: p.audio.speech_to_text(("a\udc80.wav", b"x"), user="u"),
+        "audio file name must be valid Unicode text",
+    ),
+    "request with a method that is no token": (
+        lambda p: p.request("GET\r\n", "/info"),
+        "method must be an HTTP token",
+    ),
+    "request with CRLF in the path": (
+        lambda p: p.request("GET", "/info\r\nX-Injected: 1"),
+        "path must not contain spaces or control characters",
+    ),
+    "request with an unknown scope": (
+        lambda p: p.request("GET", "/info", scope="admin"),
+        "scope must be 'app' or 'knowledge', got 'admin'",
+    ),
     "extra_body a list": (
         lambda p: p.chat.send("hi", user="u", extra_body=["x"]),
         "extra_body must be a mapping, got list",
