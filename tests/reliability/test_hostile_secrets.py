@@ -113,22 +113,25 @@ def echo_app() -> web.Application:
     return app
 
 
-RawAnswer = Callable[[bytes], bytes]
+RawAnswer = Callable[[bytes], bytes | list[bytes]]
 
 
 @pytest.fixture
 async def raw_server() -> AsyncIterator[Callable[[RawAnswer], Awaitable[str]]]:
     """A raw asyncio server that answers each request with the bytes `answer(head)`
     returns (given the request head, Authorization included): malformed HTTP that
-    aiohttp's parser rejects and quotes."""
+    aiohttp's parser rejects and quotes. A list of byte strings is sent part by part."""
     servers: list[asyncio.Server] = []
 
     async def start(answer: RawAnswer) -> str:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 head = await reader.readuntil(b"\r\n\r\n")
-                writer.write(answer(head))
-                await writer.drain()
+                parts = answer(head)
+                for part in [parts] if isinstance(parts, bytes) else parts:
+                    writer.write(part)
+                    await writer.drain()
+                    await asyncio.sleep(0.05)
             except (ConnectionError, asyncio.IncompleteReadError):
                 pass
             finally:
@@ -302,3 +305,27 @@ def test_every_sdk_logger_scrubs_its_records() -> None:
     for name in names:
         filters = logging.getLogger(name).filters
         assert any(isinstance(f, secrets._ScrubFilter) for f in filters), name
+
+
+async def test_a_stream_cut_mid_chunk_carries_no_key_or_aiohttp_error(
+    raw_server: Callable[[RawAnswer], Awaitable[str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The response starts well, then the connection drops inside a chunk that quotes
+    # the key: aiohttp's payload error ends the stream mid-way.
+    def answer(head: bytes) -> list[bytes]:
+        event = b'data: {"event": "message", "task_id": "t", "answer": "hi "}\n\n'
+        start = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        first = start + f"{len(event):x}\r\n".encode() + event + b"\r\n"
+        return [first, b'400\r\ndata: {"echo": "' + auth_of(head)]
+
+    caplog.set_level(logging.DEBUG)
+    async with pa.AsyncPulse(KEY, base_url=await raw_server(answer), max_retries=0) as pulse:
+        stream = pulse.chat.stream("hi", user="u")
+        with pytest.raises(pa.StreamInterruptedError, match="mid-stream") as caught:
+            await stream.final_text()
+    assert caught.value.partial_text == "hi "
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert not leaked(texts_of(caught.value) + log_texts(caplog) + [repr(vars(stream))])
