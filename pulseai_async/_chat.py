@@ -97,7 +97,12 @@ class Chat(Resource):
         async def stop(task_id: str) -> None:
             await self.stop(task_id, user=user)
 
-        return ChatStream(open_response, stop, max_event_size=client._max_event_size)
+        return ChatStream(
+            open_response,
+            stop,
+            max_event_size=client._max_event_size,
+            max_text_length=client._max_text_length,
+        )
 
     async def stop(self, task_id: str, *, user: str, **options: Unpack[RequestOptions]) -> None:
         """Ask the server to stop a streaming generation (best effort: the server always

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 import aiohttp
 import msgspec
 
+from ._body import read_body
 from ._config import (
     API_KEY_ENV,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
     DEFAULT_MAX_EVENT_SIZE,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_MAX_TEXT_LENGTH,
     DEFAULT_TIMEOUT,
     KNOWLEDGE_API_KEY_ENV,
     Timeout,
@@ -48,6 +51,7 @@ from ._validation import (
     check_count,
     check_headers,
     check_query_value,
+    check_size,
     check_token,
     json_body,
 )
@@ -102,6 +106,8 @@ class AsyncPulse:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        max_text_length: int = DEFAULT_MAX_TEXT_LENGTH,
         default_headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
         verify_ssl: SSLSetting = True,
@@ -127,8 +133,9 @@ class AsyncPulse:
             raise PulseValidationError(
                 "signer must have a sign(method, path, timestamp, body) method"
             )
-        if check_count("max_event_size", max_event_size) == 0:
-            raise PulseValidationError("max_event_size must be positive")
+        self._max_event_size = check_size("max_event_size", max_event_size)
+        self._max_response_size = check_size("max_response_size", max_response_size)
+        self._max_text_length = check_size("max_text_length", max_text_length)
         check_count("max_connections", max_connections)
         check_count("max_connections_per_host", max_connections_per_host)
         if session is not None and (proxy is not None or verify_ssl is not True):
@@ -140,7 +147,6 @@ class AsyncPulse:
         self._keys: dict[str, str | None] = {"app": app_key, "knowledge": knowledge_key}
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
-        self._max_event_size = max_event_size
         self._default_headers = check_headers("default_headers", default_headers)
         self._transport = Transport(
             base_url=url,
@@ -181,6 +187,8 @@ class AsyncPulse:
         retry_policy: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         max_event_size: int | None = None,
+        max_response_size: int | None = None,
+        max_text_length: int | None = None,
     ) -> AsyncPulse:
         """A copy with other defaults that shares this client's connection pool.
 
@@ -201,9 +209,11 @@ class AsyncPulse:
             headers = check_headers("default_headers", default_headers)
             clone._default_headers = {**self._default_headers, **headers}
         if max_event_size is not None:
-            if check_count("max_event_size", max_event_size) == 0:
-                raise PulseValidationError("max_event_size must be positive")
-            clone._max_event_size = max_event_size
+            clone._max_event_size = check_size("max_event_size", max_event_size)
+        if max_response_size is not None:
+            clone._max_response_size = check_size("max_response_size", max_response_size)
+        if max_text_length is not None:
+            clone._max_text_length = check_size("max_text_length", max_text_length)
         for name, value in vars(AsyncPulse).items():  # resources bound to the original
             if isinstance(value, lazy_resource):
                 clone.__dict__.pop(name, None)
@@ -323,9 +333,13 @@ class AsyncPulse:
             )
         raise failure
 
-    async def _read(self, response: aiohttp.ClientResponse, request: PreparedRequest) -> bytes:
+    async def _read(
+        self, response: aiohttp.ClientResponse, request: PreparedRequest, options: RequestOptions
+    ) -> bytes:
+        """The whole body, bounded by `max_response_size` (per call, else the client's)."""
+        limit = options.get("max_response_size", self._max_response_size)
         try:
-            return await response.read()
+            return await read_body(response, limit, f"{request.method} {request.path}")
         except TRANSPORT_ERRORS as exc:
             failure = translate(exc, request)  # raised outside: no aiohttp __context__
         finally:
@@ -349,7 +363,7 @@ class AsyncPulse:
             method, path, json=json, params=params, form=form, scope=scope, options=options
         )
         response = await self._send(request, options)
-        raw = await self._read(response, request)
+        raw = await self._read(response, request, options)
         if cast_to is None:
             return None  # type: ignore[return-value]
         return cast(T, self._decode(raw, cast_to, response.status, f"{method} {path}"))
@@ -412,7 +426,7 @@ class AsyncPulse:
             method, path, json=json, params=params, scope=scope, options=checked
         )
         response = await self._send(request, checked)
-        raw = await self._read(response, request)
+        raw = await self._read(response, request, checked)
         if not raw.strip():
             return None
         return self._decode(raw, Any if type is None else type, response.status, f"{method} {path}")

@@ -8,13 +8,14 @@ from typing import Any, TypedDict
 
 from ._config import Timeout, coerce_timeout
 from ._errors import PulseValidationError
-from ._validation import check_count
+from ._validation import check_count, check_size
 
 __all__ = ["RequestOptions", "check_options"]
 
 
 class RequestOptions(TypedDict, total=False):
-    """`timeout`, `max_retries`, and extra headers, query parameters or JSON body fields.
+    """`timeout`, `max_retries`, `max_response_size` (bytes of a non-stream body), and
+    extra headers, query parameters or JSON body fields.
 
     `extra_body` is merged into the JSON body last, so it can add fields the SDK does not
     know yet (or override ones it does).
@@ -22,6 +23,7 @@ class RequestOptions(TypedDict, total=False):
 
     timeout: float | Timeout | None
     max_retries: int
+    max_response_size: int
     extra_headers: Mapping[str, str]
     extra_query: Mapping[str, Any]
     extra_body: Mapping[str, Any]
@@ -54,6 +56,8 @@ def check_options(options: Mapping[str, Any], where: str) -> RequestOptions:
         coerce_timeout(options["timeout"])
     if options.get("max_retries") is not None:
         check_count("max_retries", options["max_retries"])
+    if "max_response_size" in options:
+        check_size("max_response_size", options["max_response_size"])
     for name in ("extra_query", "extra_body"):
         value = options.get(name)
         if value is not None and not isinstance(value, Mapping):

@@ -26,7 +26,10 @@ AUTH = f"Bearer {KEY}"
 
 def texts_of(exc: BaseException) -> list[str]:
     """Everything an exception can show, down its whole chain (cause and context)."""
+    copy = pickle.loads(pickle.dumps(exc))  # what a Celery or multiprocessing peer gets
+    assert str(copy) == str(exc) and type(copy) is type(exc)
     texts = ["".join(traceback.format_exception(exc)), repr(pickle.dumps(exc))]
+    texts += [str(copy), repr(copy), repr(copy.args), repr(vars(copy))]
     pending: list[BaseException | None] = [exc]
     seen: set[int] = set()
     while pending:
@@ -284,6 +287,8 @@ def test_errors_built_anywhere_are_scrubbed_and_pickle_clean() -> None:
         pa.InternalServerError(AUTH, status=500, code=KEY, request_id=KEY, body={KEY: [KEY]}),
         pa.ResponseDecodeError(AUTH, body=AUTH.encode()),
         pa.IndexingFailedError(AUTH, document_id="d", error=AUTH),
+        pa.IndexingTimeoutError(AUTH, last=AUTH),  # an OSError: args are set differently
+        pa.StreamInterruptedError(AUTH, partial_text=AUTH),
     ]
     for exc in errors:
         exc.partial_text = AUTH  # attributes set later are scrubbed too
