@@ -211,7 +211,7 @@ async def test_http_proxy_from_the_environment_forwards_plain_http(
     emulator: Emulator, proxy: ForwardingProxy, clean_env: pytest.MonkeyPatch
 ) -> None:
     emulator.api_key = KEY
-    clean_env.setenv("HTTP_PROXY", proxy.url)
+    clean_env.setenv("http_proxy", proxy.url.replace("http://", "http://carol:pa55word@"))
     url = emulator.base_url.replace("127.0.0.1", "pulse.test")
     with pytest.warns(RuntimeWarning, match="plain http to a non-loopback host"):
         pulse = pa.AsyncPulse(KEY, base_url=url)
@@ -219,6 +219,10 @@ async def test_http_proxy_from_the_environment_forwards_plain_http(
         async with pulse:
             await pulse.app.info()
     assert proxy.targets() == [f"{url}/info"]
+    assert (
+        proxy.seen[0][1]["Proxy-Authorization"]
+        == "Basic " + base64.b64encode(b"carol:pa55word").decode()
+    )
     assert emulator.hits("/info") == 1
 
 
