@@ -45,7 +45,7 @@ from ._transport import TRANSPORT_ERRORS, release
 __all__ = ["ChatStream"]
 
 _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
-_TERMINAL_EVENTS = (MessageEnd, WorkflowFinished, WorkflowPaused, TTSMessageEnd)
+_TERMINAL_EVENTS = (MessageEnd, WorkflowPaused, TTSMessageEnd)
 
 
 class ChatStream(ResponseStream[ChatEvent]):
@@ -73,7 +73,14 @@ class ChatStream(ResponseStream[ChatEvent]):
         """Set by `message_end`: usage and retriever resources."""
         self.events_received = 0
         self.finished = False
-        """True once a terminal event arrived (`message_end`, `workflow_finished`, ...)."""
+        """True once the answer is complete: at `message_end` (which brings usage; on a
+        chatflow it follows `workflow_finished`), or at the end of a stream whose
+        `workflow_finished` no `message_end` followed."""
+        self.workflow_status: str | None = None
+        """A chatflow's final status, from `workflow_finished`: `succeeded`, `failed`,
+        `stopped` (None on a plain chat app, or before it arrives). A failed run's
+        `error` event, which follows it, is raised."""
+        self._workflow_finished = False
         self.replaced = False
         """True if output moderation replaced the answer (`message_replace`)."""
 
@@ -133,6 +140,8 @@ class ChatStream(ResponseStream[ChatEvent]):
             release(response)
         if failure is not None:
             raise failure
+        if self._workflow_finished and not self.finished:
+            self.finished = True  # a workflow_finished that no message_end followed
         if not self.finished and not self._closed:
             raise self._interrupted("the stream ended before its terminal event")
 
@@ -147,6 +156,9 @@ class ChatStream(ResponseStream[ChatEvent]):
         elif kind is MessageReplace:
             self._text_parts = [event.answer]  # type: ignore[union-attr]
             self.replaced = True
+        elif kind is WorkflowFinished:
+            self.workflow_status = event.data.status  # type: ignore[union-attr]
+            self._workflow_finished = True
         elif kind is ErrorEvent:
             raise make_stream_error(
                 {"status": event.status, "code": event.code, "message": event.message},  # type: ignore[union-attr]

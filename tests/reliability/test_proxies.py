@@ -213,10 +213,8 @@ async def test_http_proxy_from_the_environment_forwards_plain_http(
     emulator.api_key = KEY
     clean_env.setenv("http_proxy", proxy.url.replace("http://", "http://carol:pa55word@"))
     url = emulator.base_url.replace("127.0.0.1", "pulse.test")
-    with pytest.warns(RuntimeWarning, match="plain http to a non-loopback host"):
-        pulse = pa.AsyncPulse(KEY, base_url=url)
     with anyio.fail_after(10):
-        async with pulse:
+        async with pa.AsyncPulse(KEY, base_url=url) as pulse:
             await pulse.app.info()
     assert proxy.targets() == [f"{url}/info"]
     assert (
