@@ -9,11 +9,12 @@ call these.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import aiohttp
+import anyio
 import msgspec
 
 from ._body import read_body
@@ -32,9 +33,11 @@ from ._config import (
     resolve_base_url,
 )
 from ._errors import PulseError, PulseValidationError, ResponseDecodeError
+from ._lifecycle import Lifecycle
 from ._network import SSLSetting, check_proxy, ssl_setting, uses_env_proxies
 from ._options import RequestOptions, check_options
 from ._resource import lazy_resource
+from ._response_stream import StreamOpener
 from ._retry import RetryPolicy
 from ._secrets import register as register_secret
 from ._secrets import scrub
@@ -159,6 +162,7 @@ class AsyncPulse:
             trust_env=uses_env_proxies(trust_env, url),
         )
         self._owns_transport = True
+        self._lifecycle = Lifecycle()  # shared with `with_options` copies
 
     # --- configuration ----------------------------------------------------------------
 
@@ -234,8 +238,12 @@ class AsyncPulse:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (a no-op on copies made by `with_options`)."""
+        """Close the connection pool and end what still uses it: running calls raise
+        `ClientClosedError` at once (never retried), open streams end and their readers
+        raise `ClientClosedError`, later calls raise it too, also on `with_options`
+        copies. A no-op on a copy: close the original."""
         if self._owns_transport:
+            self._lifecycle.close()
             await self._transport.aclose()
 
     def __repr__(self) -> str:
@@ -286,19 +294,41 @@ class AsyncPulse:
             body=body,
         )
 
+    def _timeout_of(self, options: RequestOptions) -> Timeout:
+        return coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
+
     def _stream_opener(
         self, path: str, body: Mapping[str, Any], accept: str, options: RequestOptions
-    ) -> Callable[[], Awaitable[aiohttp.ClientResponse]]:
+    ) -> StreamOpener:
         """A streamed POST prepared now (bad input fails at once), sent when called."""
         request = self._prepare("POST", path, json=body, options=options)
         request.headers["Accept"] = accept
-        return functools.partial(self._send, request, options, stream=True)
+        timeout = self._timeout_of(options)
+        what = f"{request.method} {request.path}"
+
+        async def open_response() -> aiohttp.ClientResponse:
+            with self._lifecycle.call(what, timeout.total, stream=True) as deadline:
+                return await self._send(request, options, timeout, deadline, stream=True)
+
+        return StreamOpener(open_response, timeout, self._lifecycle)
 
     async def _send(
-        self, request: PreparedRequest, options: RequestOptions, *, stream: bool = False
+        self,
+        request: PreparedRequest,
+        options: RequestOptions,
+        timeout: Timeout,
+        deadline: float,
+        *,
+        stream: bool = False,
     ) -> aiohttp.ClientResponse:
-        """Send with retries; a 2xx response with its body unread, or a typed error."""
-        timeout = coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
+        """Send with retries; a 2xx response with its body unread, or a typed error.
+
+        Runs inside the call's scope (`Lifecycle.call`), which `aclose()` cancels.
+        `deadline` (anyio's clock; `math.inf` without a `total`) ends the call: each
+        attempt gets what is left of it, and a retry whose wait would end past it is not
+        started (the last failure is raised instead). A wait added before a send must
+        bound itself by `deadline` too: only a stream's scope carries it.
+        """
         # The first attempt runs without the retry machinery (most calls end here, and
         # building a tenacity loop costs more than a loopback round trip). A failure the
         # policy retries is replayed as attempt 1 of the usual loop, so waits, logs and
@@ -307,18 +337,29 @@ class AsyncPulse:
         max_retries = options.get("max_retries")
         policy = self._retry_policy
         try:
-            return await self._transport.send(request, timeout, stream=stream)
+            return await self._transport.send(request, timeout, deadline, stream=stream)
         except PulseError as exc:
             first = exc
-        if max_retries == 0 or not policy.should_retry(first):
+        if (
+            max_retries == 0
+            or self._lifecycle.closed
+            or not policy.should_retry(first, request.method)
+            or not request.resendable()
+        ):
             raise first
-        retrying = policy.retrying(max_retries, what=f"{request.method} {request.path}")
+        retrying = policy.retrying(
+            max_retries,
+            what=f"{request.method} {request.path}",
+            method=request.method,
+            within=deadline - anyio.current_time(),
+            resendable=request.resendable,
+        )
         replay: list[PulseError] = [first]
         async for attempt in retrying:
             with attempt:
                 if replay:
                     raise replay.pop()
-                return await self._transport.send(request, timeout, stream=stream)
+                return await self._transport.send(request, timeout, deadline, stream=stream)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def _decode(self, raw: bytes, type_: Any, status: int, what: str) -> Any:
@@ -362,8 +403,10 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, form=form, scope=scope, options=options
         )
-        response = await self._send(request, options)
-        raw = await self._read(response, request, options)
+        timeout = self._timeout_of(options)
+        with self._lifecycle.call(f"{method} {path}", timeout.total) as deadline:
+            response = await self._send(request, options, timeout, deadline)
+            raw = await self._read(response, request, options)
         if cast_to is None:
             return None  # type: ignore[return-value]
         return cast(T, self._decode(raw, cast_to, response.status, f"{method} {path}"))
@@ -425,8 +468,10 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, scope=scope, options=checked
         )
-        response = await self._send(request, checked)
-        raw = await self._read(response, request, checked)
+        timeout = self._timeout_of(checked)
+        with self._lifecycle.call(f"{method} {path}", timeout.total) as deadline:
+            response = await self._send(request, checked, timeout, deadline)
+            raw = await self._read(response, request, checked)
         if not raw.strip():
             return None
         return self._decode(raw, Any if type is None else type, response.status, f"{method} {path}")

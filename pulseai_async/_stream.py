@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import msgspec
 
 from ._config import DEFAULT_MAX_TEXT_LENGTH
@@ -38,7 +37,7 @@ from ._events import (
     known_event_decoder,
 )
 from ._models import ChatMessage, MessageMetadata, Usage
-from ._response_stream import ResponseStream
+from ._response_stream import ResponseStream, StreamOpener
 from ._sse import SSEDecoder
 from ._transport import TRANSPORT_ERRORS, release
 
@@ -53,7 +52,7 @@ class ChatStream(ResponseStream[ChatEvent]):
 
     def __init__(
         self,
-        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        open_response: StreamOpener,
         stop: Callable[[str], Awaitable[None]],
         *,
         max_event_size: int,
@@ -94,13 +93,16 @@ class ChatStream(ResponseStream[ChatEvent]):
         decode = known_event_decoder().decode
         observe = self._observe
         failure: StreamInterruptedError | None = None
+        rearm = self._content if self._open_response.timeout.between_events else None
         # The text bound costs one addition per chunk, not a check per event: the text
         # can grow by at most one character per byte received, so it is measured only
         # once the bytes since the last measurement could have taken it past the bound.
         received = 0
         measure_at = self._max_text_length
         try:
-            async for chunk in response.content.iter_any():
+            async for chunk in self._chunks(response):
+                if self._closed:  # closed from another task; buffered bytes are not read
+                    break
                 if received > measure_at:
                     measure_at = received + self._text_room()
                 received += len(chunk)
@@ -124,9 +126,12 @@ class ChatStream(ResponseStream[ChatEvent]):
                         continue
                     else:
                         observe(event)
+                    if rearm is not None:
+                        rearm()
                     yield event
         except TRANSPORT_ERRORS as exc:
-            if self._closed:  # closed by `aclose()` or `cancel()` in another task
+            if self._closed:  # closed by `aclose()` or `cancel()` in another task,
+                self._end_quietly_or_raise()  # or by the client's `aclose()`
                 return
             # raised below, outside this block: aiohttp's error is no part of the chain
             if isinstance(exc, TimeoutError):
@@ -138,12 +143,26 @@ class ChatStream(ResponseStream[ChatEvent]):
             raise
         finally:
             release(response)
+            self._open_response.lifecycle.discard_stream(self)
         if failure is not None:
             raise failure
         if self._workflow_finished and not self.finished:
             self.finished = True  # a workflow_finished that no message_end followed
-        if not self.finished and not self._closed:
+        if self._closed:
+            self._end_quietly_or_raise()
+        elif not self.finished:
             raise self._interrupted("the stream ended before its terminal event")
+
+    def _timed_out(self, why: str, phase: str) -> StreamTimeoutError:
+        return StreamTimeoutError(
+            f"{why} (after {self.events_received} events)",
+            partial_text=self.text,
+            events_received=self.events_received,
+            phase=phase,
+        )
+
+    def _partial(self) -> str:
+        return self.text
 
     def _observe(self, event: ChatEvent) -> None:
         self.events_received += 1
