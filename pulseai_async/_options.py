@@ -40,6 +40,8 @@ def check_options(options: Mapping[str, Any], where: str) -> RequestOptions:
     is a `TypeError` naming the argument, as Python raises for any other function. A bad
     value is a `PulseValidationError`. (`extra_headers` is checked with the headers.)
     """
+    if not options:  # most calls: nothing to check
+        return options  # type: ignore[return-value]
     unknown = sorted(set(options) - OPTION_NAMES)
     if unknown:
         hints = [
