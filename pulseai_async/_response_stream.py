@@ -33,6 +33,7 @@ class ResponseStream(Generic[T]):
         self._iterator: AsyncGenerator[T, None] | None = None
         self._closed = False
         self.request_id: str | None = None
+        """The server's request id (from the response headers), once it has started."""
 
     def _iterate(self) -> AsyncGenerator[T, None]:
         raise NotImplementedError
