@@ -87,10 +87,11 @@ def _missing_key(key_env: str) -> CommandError | None:
 
 async def _open_client(
     stack: contextlib.AsyncExitStack, use_emulator: bool, token_delay: float, key_env: str
-) -> AsyncPulse:
+) -> tuple[AsyncPulse, bool]:
+    """The client, and whether it talks to an emulator that ends with this command."""
     if not use_emulator:
         if os.environ.get(key_env):
-            return await stack.enter_async_context(AsyncPulse())
+            return await stack.enter_async_context(AsyncPulse()), False
         if (problem := _missing_key(key_env)) is not None:
             raise problem
     why = "--emulator" if use_emulator else f"no {key_env} set"
@@ -102,12 +103,12 @@ async def _open_client(
             knowledge_api_key=running.knowledge_api_key,
             base_url=running.base_url,
         )
-        return await stack.enter_async_context(client)
+        return await stack.enter_async_context(client), False
     from .testing import Emulator
 
     emulator = await stack.enter_async_context(Emulator(token_delay=token_delay))
     _note(f"({why}: using the bundled emulator at {emulator.base_url})")
-    return await stack.enter_async_context(emulator.client())
+    return await stack.enter_async_context(emulator.client()), True
 
 
 class _Session:
@@ -123,11 +124,13 @@ class _Session:
         self._runner = asyncio.Runner()
         self._stack = contextlib.AsyncExitStack()
         self.pulse: AsyncPulse | None = None
+        self.ephemeral = False
+        """Whether the server is an emulator this command started (gone when it ends)."""
 
     def __enter__(self) -> _Session:
         self._runner.__enter__()
         try:
-            self.pulse = self._runner.run(
+            self.pulse, self.ephemeral = self._runner.run(
                 _open_client(
                     self._stack,
                     self._args.emulator,
@@ -273,8 +276,9 @@ def _line_editing(enabled: bool) -> Iterator[None]:
         yield
     finally:
         with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             readline.write_history_file(path)
+            path.chmod(0o600)  # what you typed is yours alone
 
 
 def _chat_command(args: argparse.Namespace) -> int:
@@ -429,10 +433,15 @@ class _LeftBehind:
         self.added: list[str] = []
         self.indexed: list[str] = []
 
-    def report(self) -> str:
+    def report(self, ephemeral: bool) -> str:
         if self.dataset is None:
             return "(interrupted: nothing was created)"
         dataset_id, name = self.dataset
+        if ephemeral:
+            return (
+                f"(interrupted: knowledge base {name!r} ({dataset_id}) was in the emulator "
+                "this command started, which is gone now: nothing stays)"
+            )
         waiting = [file for file in self.added if file not in self.indexed]
         missing = [os.path.basename(path) for path in self.files[len(self.added) :]]
         lines = [f"(interrupted: knowledge base {name!r} ({dataset_id}) stays on the server"]
@@ -495,7 +504,7 @@ def _kb_create_command(args: argparse.Namespace) -> int:
         try:
             status: int = session.run(create)
         except KeyboardInterrupt:
-            _note(left.report())
+            _note(left.report(session.ephemeral))
             return EXIT_INTERRUPTED
     return status
 

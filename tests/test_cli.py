@@ -648,4 +648,6 @@ async def test_interactive_chat_has_line_editing_and_history(
         if request.path.endswith("/chat-messages")
     ]
     assert queries == ["hello", "hello", "hello again"]
-    assert "hello again" in (tmp_path / "pulseai" / "chat_history").read_text().splitlines()
+    history = tmp_path / "pulseai" / "chat_history"
+    assert "hello again" in history.read_text().splitlines()
+    assert history.stat().st_mode & 0o077 == 0  # what you typed is yours alone
