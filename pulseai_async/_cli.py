@@ -549,13 +549,13 @@ def _kb_retrieve_command(args: argparse.Namespace) -> int:
 
 
 def _emulator_command(args: argparse.Namespace) -> int:
-    from .testing._arguments import emulator_from_arguments
+    from .testing._cli_options import emulator_of
 
     async def serve() -> None:
         stopped = asyncio.Event()
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C only
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
-        async with emulator_from_arguments(args) as emulator:
+        async with emulator_of(args) as emulator:
             running = RunningEmulator(
                 os.getpid(), emulator.base_url, emulator.api_key, emulator.knowledge_api_key
             )
@@ -610,7 +610,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .testing._arguments import add_emulator_arguments
+    from .testing._cli_options import add_options
 
     parser = argparse.ArgumentParser(
         prog="pulseai",
@@ -715,7 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
         "environment that points the SDK at it. While it runs, pulseai commands with no "
         "key set use it. The options are those of `python -m pulseai_async.testing`.",
     )
-    add_emulator_arguments(emulator)
+    add_options(emulator)
     emulator.set_defaults(run=_emulator_command)
     return parser
 

@@ -20,7 +20,7 @@ import contextlib
 import signal
 import sys
 
-from ._arguments import add_emulator_arguments, emulator_from_arguments
+from ._cli_options import add_options, emulator_of
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,12 +29,12 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_emulator_arguments(parser)
+    add_options(parser)
     return parser
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    emulator = emulator_from_arguments(args)
+    emulator = emulator_of(args)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -13,7 +13,7 @@ import msgspec
 from ._emulator import DEFAULT_APP_KEY, DEFAULT_KNOWLEDGE_KEY, Emulator
 from ._faults import Fault
 
-__all__ = ["add_emulator_arguments", "emulator_from_arguments"]
+__all__ = ["add_options", "emulator_of"]
 
 DEFAULT_PORT = 8080
 
@@ -28,7 +28,7 @@ def _fault(text: str) -> Fault:
         raise argparse.ArgumentTypeError(f"not a fault plan: {exc}") from None
 
 
-def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
+def add_options(parser: argparse.ArgumentParser) -> None:
     """Add every emulator option, each with its help, to `parser`."""
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
@@ -101,7 +101,7 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def emulator_from_arguments(args: argparse.Namespace) -> Emulator:
+def emulator_of(args: argparse.Namespace) -> Emulator:
     """The `Emulator` (not yet started) that parsed options describe."""
     emulator = Emulator(
         api_key=args.api_key,
