@@ -651,3 +651,21 @@ async def test_interactive_chat_has_line_editing_and_history(
     history = tmp_path / "pulseai" / "chat_history"
     assert "hello again" in history.read_text().splitlines()
     assert history.stat().st_mode & 0o077 == 0  # what you typed is yours alone
+
+
+def test_an_interrupted_kb_create_on_its_own_emulator_says_nothing_stays() -> None:
+    from pulseai_async._cli import _LeftBehind
+
+    left = _LeftBehind(["docs/manual.md", "faq.md"])
+    assert left.report(ephemeral=False) == "(interrupted: nothing was created)"
+    left.dataset = ("3f6c", "Manuals")
+    left.added = ["manual.md"]
+    assert left.report(ephemeral=True) == (
+        "(interrupted: knowledge base 'Manuals' (3f6c) was in the emulator this command "
+        "started, which is gone now: nothing stays)"
+    )
+    assert left.report(ephemeral=False).splitlines()[1:] == [
+        "  added, still indexing on the server: manual.md",
+        "  not added: faq.md",
+        "  remove it with: pulseai kb delete 3f6c)",
+    ]
