@@ -15,7 +15,13 @@ import aiohttp
 import anyio
 
 from ._app_models import Transcription
-from ._errors import PulseValidationError, StreamInterruptedError, StreamTimeoutError
+from ._config import DEFAULT_MAX_RESPONSE_SIZE
+from ._errors import (
+    PulseValidationError,
+    ResponseTooLargeError,
+    StreamInterruptedError,
+    StreamTimeoutError,
+)
 from ._options import RequestOptions
 from ._resource import Resource
 from ._response_stream import ResponseStream
@@ -37,8 +43,14 @@ class TextToAudio(ResponseStream[bytes]):
     `audio/mpeg`, ...) and `request_id` are known once the response has started.
     """
 
-    def __init__(self, open_response: Callable[[], Awaitable[aiohttp.ClientResponse]]) -> None:
+    def __init__(
+        self,
+        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        *,
+        max_read_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+    ) -> None:
         super().__init__(open_response)
+        self._max_read_size = max_read_size
         self.bytes_received = 0
 
     @property
@@ -68,9 +80,20 @@ class TextToAudio(ResponseStream[bytes]):
             release(response)
 
     async def read(self) -> bytes:
-        """All the audio in memory (fine for short texts; prefer `write_to`)."""
+        """All the audio in memory (fine for short texts; prefer `write_to`), up to
+        `max_response_size` bytes: more raises `ResponseTooLargeError`."""
+        chunks: list[bytes] = []
         async with self:
-            return b"".join([chunk async for chunk in self])
+            async for chunk in self:
+                chunks.append(chunk)
+                if self.bytes_received > self._max_read_size:
+                    raise ResponseTooLargeError(
+                        f"the audio is larger than max_response_size ({self._max_read_size}"
+                        " bytes): stream it with `async for` or `write_to()` instead",
+                        limit=self._max_read_size,
+                        status=self._response.status if self._response else None,
+                    )
+        return b"".join(chunks)
 
     async def write_to(self, path: str | os.PathLike[str]) -> int:
         """Stream the audio into a file (created or truncated); returns the byte count.
@@ -169,4 +192,8 @@ class Audio(Resource):
         )
         if "text" not in body and "message_id" not in body:
             raise PulseValidationError("text_to_audio needs text or a message_id")
-        return TextToAudio(self._client._stream_opener(path, body, "audio/*", options))
+        client = self._client
+        return TextToAudio(
+            client._stream_opener(path, body, "audio/*", options),
+            max_read_size=options.get("max_response_size", client._max_response_size),
+        )

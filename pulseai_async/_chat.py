@@ -91,7 +91,11 @@ class Chat(Resource):
             await self.stop(task_id, user=user)
 
         return ChatStream(
-            open_response, stop, max_event_size=client._max_event_size, scrub=client._scrubbed
+            open_response,
+            stop,
+            max_event_size=client._max_event_size,
+            max_text_length=client._max_text_length,
+            scrub=client._scrubbed,
         )
 
     async def stop(self, task_id: str, *, user: str, **options: Unpack[RequestOptions]) -> None:

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 import aiohttp
 import msgspec
 
+from ._body import read_body
 from ._config import (
     API_KEY_ENV,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
     DEFAULT_MAX_EVENT_SIZE,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_MAX_TEXT_LENGTH,
     DEFAULT_TIMEOUT,
     KNOWLEDGE_API_KEY_ENV,
     Timeout,
@@ -41,7 +44,7 @@ from ._transport import (
     release,
     translate,
 )
-from ._validation import check_count
+from ._validation import check_count, check_size
 
 if TYPE_CHECKING:
     from ._app_info import App
@@ -103,6 +106,8 @@ class AsyncPulse:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        max_text_length: int = DEFAULT_MAX_TEXT_LENGTH,
         default_headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
         verify_ssl: bool = True,
@@ -123,8 +128,9 @@ class AsyncPulse:
             raise PulseValidationError(
                 "signer must have a sign(method, path, timestamp, body) method"
             )
-        if check_count("max_event_size", max_event_size) == 0:
-            raise PulseValidationError("max_event_size must be positive")
+        self._max_event_size = check_size("max_event_size", max_event_size)
+        self._max_response_size = check_size("max_response_size", max_response_size)
+        self._max_text_length = check_size("max_text_length", max_text_length)
         check_count("max_connections", max_connections)
         check_count("max_connections_per_host", max_connections_per_host)
         if not isinstance(verify_ssl, bool):
@@ -132,7 +138,6 @@ class AsyncPulse:
         self._keys: dict[str, str | None] = {"app": app_key, "knowledge": knowledge_key}
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
-        self._max_event_size = max_event_size
         self._default_headers = _headers("default_headers", default_headers)
         self._transport = Transport(
             base_url=resolve_base_url(base_url),
@@ -234,6 +239,8 @@ class AsyncPulse:
         retry_policy: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         max_event_size: int | None = None,
+        max_response_size: int | None = None,
+        max_text_length: int | None = None,
     ) -> AsyncPulse:
         """A copy with other defaults that shares this client's connection pool.
 
@@ -254,9 +261,11 @@ class AsyncPulse:
             headers = _headers("default_headers", default_headers)
             clone._default_headers = {**self._default_headers, **headers}
         if max_event_size is not None:
-            if check_count("max_event_size", max_event_size) == 0:
-                raise PulseValidationError("max_event_size must be positive")
-            clone._max_event_size = max_event_size
+            clone._max_event_size = check_size("max_event_size", max_event_size)
+        if max_response_size is not None:
+            clone._max_response_size = check_size("max_response_size", max_response_size)
+        if max_text_length is not None:
+            clone._max_text_length = check_size("max_text_length", max_text_length)
         clone._resources = {}  # those of the original are bound to it
         return clone
 
@@ -300,6 +309,8 @@ class AsyncPulse:
             coerce_timeout(options["timeout"])
         if options.get("max_retries") is not None:
             check_count("max_retries", options["max_retries"])
+        if "max_response_size" in options:
+            check_size("max_response_size", options["max_response_size"])
         key = self._keys[scope]
         if key is None:
             env = API_KEY_ENV if scope == "app" else KNOWLEDGE_API_KEY_ENV
@@ -405,9 +416,13 @@ class AsyncPulse:
                 body=body[:2000],
             ) from None
 
-    async def _read(self, response: aiohttp.ClientResponse, request: PreparedRequest) -> bytes:
+    async def _read(
+        self, response: aiohttp.ClientResponse, request: PreparedRequest, options: RequestOptions
+    ) -> bytes:
+        """The whole body, bounded by `max_response_size` (per call, else the client's)."""
+        limit = options.get("max_response_size", self._max_response_size)
         try:
-            return await response.read()
+            return await read_body(response, limit, f"{request.method} {request.path}")
         except TRANSPORT_ERRORS as exc:
             raise translate(exc, request) from exc
         finally:
@@ -430,7 +445,7 @@ class AsyncPulse:
             method, path, json=json, params=params, form=form, scope=scope, options=options
         )
         response = await self._send(request, options)
-        raw = await self._read(response, request)
+        raw = await self._read(response, request, options)
         if cast_to is None:
             return None  # type: ignore[return-value]
         return cast(T, self._decode(raw, cast_to, response.status, f"{method} {path}"))
@@ -487,7 +502,7 @@ class AsyncPulse:
             method, path, json=json, params=params, scope=scope, options=checked
         )
         response = await self._send(request, checked)
-        raw = await self._read(response, request)
+        raw = await self._read(response, request, checked)
         if not raw.strip():
             return None
         return self._decode(raw, Any if type is None else type, response.status, f"{method} {path}")

@@ -20,6 +20,8 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_MAX_CONNECTIONS_PER_HOST = 0  # no per-host cap: one host serves every call
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+DEFAULT_MAX_RESPONSE_SIZE = 32 * 1024 * 1024  # a non-stream body, after decompression
+DEFAULT_MAX_TEXT_LENGTH = 16 * 1024 * 1024  # characters a chat stream accumulates
 
 
 class Timeout(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,30 +4,48 @@
 PulseError
 ├── PulseValidationError (also ValueError)  bad input, raised before anything is sent
 ├── APIConnectionError                       the server could not be reached or went away
-│   ├── APITimeoutError
+│   ├── APITimeoutError                      `phase` says connect, read or total
 │   └── StreamInterruptedError               a stream ended before its terminal event
 │       └── StreamTimeoutError               ... because a read timed out (also APITimeoutError)
 ├── ResponseDecodeError                      a 2xx body that is not what the API documents
-├── EventTooLargeError                       one SSE event above the configured bound
+│   └── UnexpectedContentTypeError           a stream answered with another media type
+├── ResponseTooLargeError                    a body above `max_response_size`
+│   ├── EventTooLargeError                   one SSE event above `max_event_size`
+│   └── StreamTextTooLargeError              a stream's text above `max_text_length`
+├── PaginationStalledError                   a listing whose cursor does not advance
 ├── IndexingFailedError                      a document's indexing ended in `error`
 ├── IndexingTimeoutError (also TimeoutError) indexing did not finish in time
 └── APIStatusError                           the server answered with an error
-    ├── BadRequestError (400) ── one subclass per documented code
+    ├── RedirectError (3xx)                  `location` says where to (never followed)
+    ├── BadRequestError (400)                InvalidParamError, AppUnavailableError,
+    │                                        NotChatAppError, ProviderNotInitializeError,
+    │                                        ProviderQuotaExceededError,
+    │                                        ModelCurrentlyNotSupportError,
+    │                                        CompletionRequestError, NoFileUploadedError,
+    │                                        TooManyFilesError, FilenameNotExistsError,
+    │                                        FeedbackRatingRequiredError,
+    │                                        ProviderNotSupportSpeechToTextError,
+    │                                        HighQualityDatasetOnlyError,
+    │                                        DatasetNotInitializedError, InvalidActionError,
+    │                                        DocumentAlreadyFinishedError,
+    │                                        DocumentIndexingError, InvalidMetadataError
     ├── AuthenticationError (401)
-    ├── PermissionDeniedError (403) ── ArchivedDocumentImmutableError
-    ├── NotFoundError (404) ── ConversationNotFoundError
-    ├── ConflictError (409) ── DatasetNameDuplicateError, DatasetInUseError
-    ├── PayloadTooLargeError (413) ── FileTooLargeError
-    ├── UnsupportedMediaTypeError (415) ── UnsupportedFileTypeError
+    ├── PermissionDeniedError (403)          ArchivedDocumentImmutableError
+    ├── NotFoundError (404)                  ConversationNotFoundError
+    ├── ConflictError (409)                  DatasetNameDuplicateError, DatasetInUseError
+    ├── PayloadTooLargeError (413)           FileTooLargeError
+    ├── UnsupportedMediaTypeError (415)      UnsupportedFileTypeError
     ├── UnprocessableEntityError (422)
     ├── RateLimitError (429)
-    ├── SuggestedQuestionsDisabledError (400 or 403, by server version)
-    └── ServerError (5xx) ── InternalServerError (500), BadGatewayError (502),
-                             ServiceUnavailableError (503), GatewayTimeoutError (504)
+    ├── SuggestedQuestionsDisabledError      400 or 403, by server version
+    └── ServerError (5xx)                    InternalServerError (500), BadGatewayError (502),
+                                             ServiceUnavailableError (503),
+                                             GatewayTimeoutError (504)
 ```
 
 An in-stream `error` event goes through `make_status_error` as well, so it raises
-the same class the HTTP status and code would have.
+the same class the HTTP status and code would have. Every exception pickles (Celery,
+multiprocessing): `PulseError.__reduce__` rebuilds it from its `args` and attributes.
 """
 
 from __future__ import annotations
@@ -35,7 +53,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from math import isfinite
 from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
@@ -90,6 +110,11 @@ __all__ = [
     "DatasetInUseError",
     "IndexingFailedError",
     "IndexingTimeoutError",
+    "PaginationStalledError",
+    "RedirectError",
+    "ResponseTooLargeError",
+    "StreamTextTooLargeError",
+    "UnexpectedContentTypeError",
 ]
 
 
@@ -98,6 +123,18 @@ class PulseError(Exception):
 
     partial_text: str | None = None
     """Raised while reading a stream: the answer text that had arrived (else None)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickling must not call `__init__`: its signature differs from class to class
+        # (keyword-only fields, a message built from `limit`). Rebuild from `args` and
+        # restore the attributes as they were.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[PulseError], args: tuple[Any, ...]) -> PulseError:
+    exc = cls.__new__(cls, *args)
+    exc.args = args  # (an OSError subclass such as TimeoutError leaves them to __init__)
+    return exc
 
 
 class PulseValidationError(PulseError, ValueError):
@@ -143,12 +180,49 @@ class ResponseDecodeError(PulseError):
         self.body = body
 
 
-class EventTooLargeError(PulseError):
+class UnexpectedContentTypeError(ResponseDecodeError):
+    """A stream answered 2xx with another media type than it asked for (a captive portal
+    or a proxy's error page): `content_type` says what came, `body` holds its start."""
+
+    def __init__(self, message: str, *, status: int, content_type: str, body: bytes = b"") -> None:
+        super().__init__(message, status=status, body=body)
+        self.content_type = content_type
+
+
+class ResponseTooLargeError(PulseError):
+    """The server sent more than a bound allows: `limit` is that bound (bytes after
+    decompression; characters for a stream's text). The connection is closed, nothing
+    more is read."""
+
+    def __init__(self, message: str, *, limit: int, status: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.status = status
+
+
+class EventTooLargeError(ResponseTooLargeError):
     """One server-sent event grew past `max_event_size` bytes; the stream is closed."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"a server-sent event exceeded the limit of {limit} bytes")
-        self.limit = limit
+        super().__init__(f"a server-sent event exceeded the limit of {limit} bytes", limit=limit)
+
+
+class StreamTextTooLargeError(ResponseTooLargeError):
+    """A chat stream's accumulated text (`ChatStream.text`) grew past `max_text_length`
+    characters; the stream is closed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the streamed answer exceeded {limit} characters", limit=limit)
+
+
+class PaginationStalledError(PulseError):
+    """A listing's server sent a cursor already used (or the same page again) while it
+    said more pages follow: paging stops instead of fetching forever."""
+
+    def __init__(self, message: str, *, cursor: Any, pages: int) -> None:
+        super().__init__(message)
+        self.cursor = cursor
+        self.pages = pages
 
 
 class APIStatusError(PulseError):
@@ -188,6 +262,15 @@ class APIStatusError(PulseError):
             f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
             f"message={self.message!r}, request_id={self.request_id!r})"
         )
+
+
+class RedirectError(APIStatusError):
+    """A 3xx answer. The SDK never follows redirects (the key must not travel to another
+    host): `location` is the target without its query string; fix `base_url`."""
+
+    def __init__(self, message: str, *, location: str | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.location = location
 
 
 class BadRequestError(APIStatusError):
@@ -458,6 +541,8 @@ def error_class_for(status: int, code: str | None, message: str) -> type[APIStat
         return ConversationNotFoundError
     if status in _BY_STATUS:
         return _BY_STATUS[status]
+    if 300 <= status < 400:
+        return RedirectError
     return ServerError if status >= 500 else APIStatusError
 
 
@@ -494,12 +579,30 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError):  # a date out of range
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
+    if not isfinite(seconds):  # "nan", "inf", "1e999"
+        return None
     return max(0.0, seconds)
+
+
+def redirect_target(url: str, location: str | None) -> str | None:
+    """Where a 3xx points, resolved against the request's URL, without its query string
+    or credentials (either may carry secrets)."""
+    if not location:
+        return None
+    try:
+        parts = urlsplit(urljoin(url, location))
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # an unparsable Location (a bad port, a broken IPv6 literal)
+        return location.split("?", 1)[0].split("#", 1)[0][:200]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}" if host else parts.path
 
 
 def make_status_error(
@@ -509,19 +612,25 @@ def make_status_error(
     reason: str = "",
     request_id: str | None = None,
     retry_after: str | None = None,
+    location: str | None = None,
 ) -> APIStatusError:
-    """Build the typed error for an HTTP error response."""
+    """Build the typed error for an HTTP error response (or a 3xx, whose `location` is
+    the target from `redirect_target`)."""
     body = _parse_body(raw_body)
     code, message = _code_and_message(body, status, reason)
     cls = error_class_for(status, code, message)
-    return cls(
-        message,
-        status=status,
-        code=code,
-        request_id=request_id,
-        body=body,
-        retry_after=parse_retry_after(retry_after),
-    )
+    fields: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "request_id": request_id,
+        "body": body,
+        "retry_after": parse_retry_after(retry_after),
+    }
+    if cls is RedirectError:
+        where = location or "no Location header"
+        message = f"redirected to {where}; the SDK does not follow redirects (check base_url)"
+        return RedirectError(message, location=location, **fields)
+    return cls(message, **fields)
 
 
 def make_stream_error(payload: Mapping[str, Any], request_id: str | None) -> APIStatusError:

@@ -4,7 +4,9 @@
 yields items across pages, fetching the next page only when the current one is used up;
 `pages()` yields whole pages for callers who want them. `next_cursor` is None on the
 last page. Cursor kinds differ by endpoint (`last_id`, `first_id`, page numbers); the
-resource module that builds the pager decides what a cursor is.
+resource module that builds the pager decides what a cursor is. A server whose paging
+does not advance (a cursor already used, or the same page again, while it says more
+follow) raises `PaginationStalledError` instead of being paged forever.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from ._errors import PaginationStalledError
 from ._models import Model
 
 __all__ = ["AsyncPager", "ListPage", "Page"]
@@ -72,12 +75,29 @@ class AsyncPager(Generic[T]):
 
     async def pages(self) -> AsyncIterator[Page[T]]:
         cursor = self._first_cursor
+        used = {cursor}
+        previous: list[T] | None = None
         while True:
             page = await self._fetch(cursor)
+            if page.items == previous:
+                raise self._stalled(cursor, len(used) - 1, "the same page again")
             yield page
             if page.next_cursor is None or not page.items:
                 return
             cursor = page.next_cursor
+            if cursor in used:
+                raise self._stalled(cursor, len(used), "a cursor already used")
+            used.add(cursor)
+            previous = page.items
+
+    @staticmethod
+    def _stalled(cursor: Any, pages: int, what: str) -> PaginationStalledError:
+        return PaginationStalledError(
+            f"paging does not advance: after {pages} pages the server sent {what} "
+            f"({cursor!r}) while saying more pages follow",
+            cursor=cursor,
+            pages=pages,
+        )
 
     async def _items(self) -> AsyncIterator[T]:
         async for page in self.pages():

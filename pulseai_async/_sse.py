@@ -24,6 +24,9 @@ from ._errors import EventTooLargeError
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 _BOM = b"\xef\xbb\xbf"
+_MAX_RETRY_DIGITS = 18
+"""A longer `retry:` value (over 30 million years in ms) is ignored, not parsed: Python
+refuses to convert integers of thousands of digits."""
 
 
 class ServerSentEvent(msgspec.Struct, gc=False, repr_omit_defaults=True):
@@ -240,7 +243,7 @@ class SSEDecoder:
             elif field == b"id":
                 if b"\0" not in value:
                     self._last_id = value.decode("utf-8", "replace")
-            elif field == b"retry" and value.isdigit():
+            elif field == b"retry" and value.isdigit() and len(value) <= _MAX_RETRY_DIGITS:
                 self._retry = int(value)
         return event
 

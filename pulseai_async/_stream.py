@@ -15,9 +15,11 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from ._config import DEFAULT_MAX_TEXT_LENGTH
 from ._errors import (
     PulseError,
     StreamInterruptedError,
+    StreamTextTooLargeError,
     StreamTimeoutError,
     make_stream_error,
 )
@@ -55,12 +57,14 @@ class ChatStream(ResponseStream[ChatEvent]):
         stop: Callable[[str], Awaitable[None]],
         *,
         max_event_size: int,
+        max_text_length: int = DEFAULT_MAX_TEXT_LENGTH,
         scrub: Callable[[PulseError], PulseError] | None = None,
     ) -> None:
         super().__init__(open_response)
         self._scrub = scrub  # masks the API key if a server echoes it in an event
         self._stop = stop
         self._max_event_size = max_event_size
+        self._max_text_length = max_text_length
         self._text_parts: list[str] = []
         self.task_id: str | None = None
         """Known from the first event; the input to `cancel()`."""
@@ -88,8 +92,16 @@ class ChatStream(ResponseStream[ChatEvent]):
         feed = SSEDecoder(self._max_event_size).feed_data
         decode = known_event_decoder().decode
         observe = self._observe
+        # The text bound costs one addition per chunk, not a check per event: the text
+        # can grow by at most one character per byte received, so it is measured only
+        # once the bytes since the last measurement could have taken it past the bound.
+        received = 0
+        measure_at = self._max_text_length
         try:
             async for chunk in response.content.iter_any():
+                if received > measure_at:
+                    measure_at = received + self._text_room()
+                received += len(chunk)
                 for item in feed(chunk):
                     # The hot path, inlined: a plain `data:` event (every Dify event) is
                     # decoded in one call, and a text delta observed without a call.
@@ -149,6 +161,17 @@ class ChatStream(ResponseStream[ChatEvent]):
             self.finished = True
         if self.task_id is None:
             self._learn_ids(event)
+
+    def _text_room(self) -> int:
+        """How many more characters the text may grow by (compacting it into one
+        string, so that even empty deltas cannot grow memory); raises past the bound."""
+        parts = self._text_parts
+        if len(parts) > 1:
+            parts[:] = ["".join(parts)]
+        room = self._max_text_length - (len(parts[0]) if parts else 0)
+        if room < 0:
+            raise StreamTextTooLargeError(self._max_text_length)
+        return room
 
     def _learn_ids(self, event: Any) -> None:
         self.task_id = getattr(event, "task_id", None)

@@ -15,8 +15,15 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from ._body import ERROR_BODY_LIMIT, read_at_most
 from ._config import Timeout
-from ._errors import APIConnectionError, APITimeoutError, make_status_error
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    UnexpectedContentTypeError,
+    make_status_error,
+    redirect_target,
+)
 from ._signing import Signer
 from ._version import __version__
 
@@ -120,7 +127,9 @@ class Transport:
     async def send(
         self, request: PreparedRequest, timeout: Timeout, *, stream: bool = False
     ) -> aiohttp.ClientResponse:
-        """Send once. Returns a 2xx response with its body unread; raises otherwise."""
+        """Send once. Returns a 2xx response with its body unread (for a stream, of the
+        media type it accepts); raises otherwise. Only 2xx is success: a 3xx is a
+        `RedirectError`, never followed (the key must not travel to another host)."""
         headers = {**request.headers, **self.sign(request)}
         body: Any = request.body() if callable(request.body) else request.body
         started = time.perf_counter()
@@ -146,24 +155,53 @@ class Transport:
                 (time.perf_counter() - started) * 1000,
                 request_id,
             )
-        if response.status < 400:
+        status = response.status
+        if 200 <= status < 300 and (not stream or _accepts(request, response.content_type)):
             return response
         try:
-            raw = await response.read()
+            raw, _ = await read_at_most(response, ERROR_BODY_LIMIT)
         except TRANSPORT_ERRORS as exc:
             raise translate(exc, request) from exc
         finally:
-            response.release()
+            release(response)
+        if 200 <= status < 300:
+            raise _unexpected_type(request, response, raw)
         raise make_status_error(
-            response.status,
+            status,
             raw,
             reason=response.reason or "",
             request_id=request_id,
             retry_after=response.headers.get("Retry-After"),
+            location=redirect_target(str(response.url), response.headers.get("Location")),
         )
 
 
 TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
+
+
+def _accepts(request: PreparedRequest, content_type: str) -> bool:
+    """Whether a media type is one the request's `Accept` asked for (`text/event-stream`,
+    or a range such as `audio/*`)."""
+    for media in request.headers.get("Accept", "*/*").split(","):
+        media = media.partition(";")[0].strip()
+        if media in ("*/*", content_type):
+            return True
+        if media.endswith("/*") and content_type.startswith(media[:-1]):
+            return True
+    return False
+
+
+def _unexpected_type(
+    request: PreparedRequest, response: aiohttp.ClientResponse, raw: bytes
+) -> UnexpectedContentTypeError:
+    start = raw[:200].decode("utf-8", "replace")
+    return UnexpectedContentTypeError(
+        f"{request.method} {request.path}: expected {request.headers.get('Accept')}, got "
+        f"{response.status} {response.content_type}; the body starts {start!r}",
+        status=response.status,
+        content_type=response.content_type,
+        body=raw[:2000],
+    )
 
 
 def release(response: aiohttp.ClientResponse) -> None:

@@ -15,6 +15,7 @@ __all__ = [
     "check_files",
     "check_int",
     "check_mapping",
+    "check_size",
     "check_text",
     "check_uuid",
     "optional_text",
@@ -56,6 +57,13 @@ def check_count(name: str, value: object) -> int:
     """A non-negative int (a pool size, a retry count)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise PulseValidationError(f"{name} must be an int >= 0, got {value!r}")
+    return value
+
+
+def check_size(name: str, value: object) -> int:
+    """A positive int (a size bound: `max_event_size`, `max_response_size`, ...)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise PulseValidationError(f"{name} must be a positive int, got {value!r}")
     return value
 
 

@@ -85,6 +85,6 @@ def spec_events(wire: bytes) -> list[ServerSentEvent]:
             name = value.decode("utf-8", "replace")
         elif field == b"id" and b"\0" not in value:
             last_id = value.decode("utf-8", "replace")
-        elif field == b"retry" and value.isdigit():
+        elif field == b"retry" and value.isdigit() and len(value) <= 18:  # absurd: ignored
             retry = int(value)
     return events

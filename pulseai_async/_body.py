@@ -1,0 +1,61 @@
+"""Reading a response body under a size bound, counted after decompression.
+
+Every body the SDK reads whole comes through here: a success body under the caller's
+`max_response_size` (over it is a `ResponseTooLargeError`), an error body or the start
+of an unexpected one under a small fixed bound (kept truncated). What was not read
+stays unread: `release()` then closes the connection instead of pooling it.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+from ._errors import ResponseTooLargeError
+
+__all__ = ["ERROR_BODY_LIMIT", "read_at_most", "read_body"]
+
+ERROR_BODY_LIMIT = 64 * 1024
+"""How much of an error status's body is read (and kept) at most."""
+
+
+async def read_at_most(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """Up to `limit` bytes of the body, and whether that is the whole of it."""
+    parts, complete = await _read_parts(response, limit)
+    return b"".join(parts)[:limit], complete
+
+
+async def _read_parts(response: aiohttp.ClientResponse, limit: int) -> tuple[list[bytes], bool]:
+    """The body's chunks as they came, stopping once they hold more than `limit` bytes."""
+    content = response.content
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await content.readany()
+        if not chunk:
+            return parts, True
+        parts.append(chunk)
+        size += len(chunk)
+    return parts, False
+
+
+async def read_body(response: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
+    """The whole body, or `ResponseTooLargeError` once it is known to exceed `limit`:
+    at once from `Content-Length` (of an uncompressed body), else when the bytes
+    decompressed so far pass it."""
+    length = response.content_length
+    compressed = response.headers.get("Content-Encoding", "identity") not in ("identity", "")
+    if length is not None and length > limit and not compressed:
+        raise _too_large(what, response.status, limit, f" (its Content-Length is {length})")
+    parts, complete = await _read_parts(response, limit)
+    if not complete:  # (the bytes read so far are dropped, not joined)
+        raise _too_large(what, response.status, limit, "")
+    return b"".join(parts)
+
+
+def _too_large(what: str, status: int, limit: int, detail: str) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"{what}: the {status} response is larger than max_response_size "
+        f"({limit} bytes){detail}; the connection was closed",
+        limit=limit,
+        status=status,
+    )
