@@ -8,10 +8,9 @@ back (or closes it) whatever happens: exhaustion, `break`, an exception, cancell
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator
 from typing import Unpack
 
-import aiohttp
 import anyio
 
 from ._app_models import Transcription
@@ -24,7 +23,7 @@ from ._errors import (
 )
 from ._options import RequestOptions
 from ._resource import Resource
-from ._response_stream import ResponseStream
+from ._response_stream import ResponseStream, StreamOpener
 from ._transport import TRANSPORT_ERRORS, release
 from ._uploads import FileInput
 from ._validation import check_text, optional_text, optional_uuid, present
@@ -43,9 +42,11 @@ class TextToAudio(ResponseStream[bytes]):
     `audio/mpeg`, ...) and `request_id` are known once the response has started.
     """
 
+    _chunk_size = CHUNK_SIZE
+
     def __init__(
         self,
-        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        open_response: StreamOpener,
         *,
         max_read_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
@@ -62,12 +63,18 @@ class TextToAudio(ResponseStream[bytes]):
         response = await self._ensure_open()
         if response is None:
             return
+        rearm = self._content if self._open_response.timeout.between_events else None
         try:
-            async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+            async for chunk in self._chunks(response):
+                if self._closed:  # closed from another task; buffered bytes are not read
+                    break
                 self.bytes_received += len(chunk)
+                if rearm is not None:
+                    rearm()
                 yield chunk
         except TRANSPORT_ERRORS as exc:
-            if self._closed:  # closed by `aclose()` in another task
+            if self._closed:  # closed by `aclose()` in another task, or by the client's
+                self._end_quietly_or_raise()
                 return
             if isinstance(exc, TimeoutError):
                 raise StreamTimeoutError(
@@ -78,6 +85,9 @@ class TextToAudio(ResponseStream[bytes]):
             ) from exc
         finally:
             release(response)
+            self._open_response.lifecycle.discard_stream(self)
+        if self._closed:
+            self._end_quietly_or_raise()
 
     async def read(self) -> bytes:
         """All the audio in memory (fine for short texts; prefer `write_to`), up to

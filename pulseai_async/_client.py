@@ -9,11 +9,12 @@ call these.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import aiohttp
+import anyio
 import msgspec
 
 from ._body import read_body
@@ -32,8 +33,10 @@ from ._config import (
     resolve_base_url,
 )
 from ._errors import APIStatusError, PulseError, PulseValidationError, ResponseDecodeError
+from ._lifecycle import Lifecycle
 from ._options import RequestOptions
 from ._resource import Resource
+from ._response_stream import StreamOpener
 from ._retry import RetryPolicy
 from ._signing import Signer, TimestampSigner
 from ._transport import (
@@ -149,6 +152,7 @@ class AsyncPulse:
         )
         self._owns_transport = True
         self._resources: dict[type[Resource], Resource] = {}
+        self._lifecycle = Lifecycle()  # shared with `with_options` copies
 
     # --- configuration ----------------------------------------------------------------
 
@@ -284,8 +288,12 @@ class AsyncPulse:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (a no-op on copies made by `with_options`)."""
+        """Close the connection pool and end what still uses it: running calls raise
+        `ClientClosedError` at once (never retried), open streams end and their readers
+        raise `ClientClosedError`, later calls raise it too, also on `with_options`
+        copies. A no-op on a copy: close the original."""
         if self._owns_transport:
+            self._lifecycle.close()
             await self._transport.aclose()
 
     def __repr__(self) -> str:
@@ -315,46 +323,78 @@ class AsyncPulse:
         if key is None:
             env = API_KEY_ENV if scope == "app" else KNOWLEDGE_API_KEY_ENV
             raise PulseValidationError(f"this call needs the {scope} API key ({env})")
-        query = {**(params or {}), **options.get("extra_query", {})}
         headers = {
             "Authorization": f"Bearer {key}",
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
             **self._default_headers,
         }
+        # (Every merge and copy below is skipped when there is nothing to add: this runs
+        # once per request, and most requests have no extras.)
+        extra_body = options.get("extra_body")
         body: bytes | Callable[[], aiohttp.FormData] | None = None
         if form is not None:
-            if options.get("extra_body"):
+            if extra_body:
                 raise PulseValidationError("extra_body is not supported on multipart uploads")
             body = form
-        elif json is not None or options.get("extra_body"):
+        elif json is not None or extra_body:
+            payload = (
+                json
+                if type(json) is dict and not extra_body
+                else {**(json or {}), **(extra_body or {})}
+            )
             try:
-                body = msgspec.json.encode({**(json or {}), **options.get("extra_body", {})})
+                body = msgspec.json.encode(payload)
             except (TypeError, ValueError) as exc:
                 raise PulseValidationError(f"the request body is not JSON: {exc}") from None
             headers["Content-Type"] = "application/json"
-        headers.update(_headers("extra_headers", options.get("extra_headers")))
+        if options.get("extra_headers") is not None:
+            headers.update(_headers("extra_headers", options["extra_headers"]))
+        extra_query = options.get("extra_query")
+        query = {**(params or {}), **extra_query} if extra_query else params
         return PreparedRequest(
             method=method,
             path=path,
-            params={k: _query_value(v) for k, v in query.items() if v is not None},
+            params={k: _query_value(v) for k, v in query.items() if v is not None} if query else {},
             headers=headers,
             body=body,
         )
 
+    def _timeout_of(self, options: RequestOptions) -> Timeout:
+        return coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
+
     def _stream_opener(
         self, path: str, body: Mapping[str, Any], accept: str, options: RequestOptions
-    ) -> Callable[[], Awaitable[aiohttp.ClientResponse]]:
+    ) -> StreamOpener:
         """A streamed POST prepared now (bad input fails at once), sent when called."""
         request = self._prepare("POST", path, json=body, options=options)
         request.headers["Accept"] = accept
-        return functools.partial(self._send, request, options, stream=True)
+        timeout = self._timeout_of(options)
+        what = f"{request.method} {request.path}"
+
+        async def open_response() -> aiohttp.ClientResponse:
+            with self._lifecycle.call(what, timeout.total, stream=True) as deadline:
+                return await self._send(request, options, timeout, deadline, stream=True)
+
+        return StreamOpener(open_response, timeout, self._lifecycle)
 
     async def _send(
-        self, request: PreparedRequest, options: RequestOptions, *, stream: bool = False
+        self,
+        request: PreparedRequest,
+        options: RequestOptions,
+        timeout: Timeout,
+        deadline: float,
+        *,
+        stream: bool = False,
     ) -> aiohttp.ClientResponse:
-        """Send with retries; a 2xx response with its body unread, or a typed error."""
-        timeout = coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
+        """Send with retries; a 2xx response with its body unread, or a typed error.
+
+        Runs inside the call's scope (`Lifecycle.call`), which `aclose()` cancels.
+        `deadline` (anyio's clock; `math.inf` without a `total`) ends the call: each
+        attempt gets what is left of it, and a retry whose wait would end past it is not
+        started (the last failure is raised instead). A wait added before a send must
+        bound itself by `deadline` too: only a stream's scope carries it.
+        """
         # The first attempt runs without the retry machinery (most calls end here, and
         # building a tenacity loop costs more than a loopback round trip). A failure the
         # policy retries is replayed as attempt 1 of the usual loop, so waits, logs and
@@ -363,22 +403,33 @@ class AsyncPulse:
         max_retries = options.get("max_retries")
         policy = self._retry_policy
         try:
-            return await self._transport.send(request, timeout, stream=stream)
+            return await self._transport.send(request, timeout, deadline, stream=stream)
         except APIStatusError as exc:
             first: PulseError = self._scrubbed(exc)
             first.__suppress_context__ = True
         except PulseError as exc:
             first = exc
-        if max_retries == 0 or not policy.should_retry(first):
+        if (
+            max_retries == 0
+            or self._lifecycle.closed
+            or not policy.should_retry(first, request.method)
+            or not request.resendable()
+        ):
             raise first
-        retrying = policy.retrying(max_retries, what=f"{request.method} {request.path}")
+        retrying = policy.retrying(
+            max_retries,
+            what=f"{request.method} {request.path}",
+            method=request.method,
+            within=deadline - anyio.current_time(),
+            resendable=request.resendable,
+        )
         replay: list[PulseError] = [first]
         async for attempt in retrying:
             with attempt:
                 if replay:
                     raise replay.pop()
                 try:
-                    return await self._transport.send(request, timeout, stream=stream)
+                    return await self._transport.send(request, timeout, deadline, stream=stream)
                 except APIStatusError as exc:
                     raise self._scrubbed(exc) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
@@ -444,8 +495,10 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, form=form, scope=scope, options=options
         )
-        response = await self._send(request, options)
-        raw = await self._read(response, request, options)
+        timeout = self._timeout_of(options)
+        with self._lifecycle.call(f"{method} {path}", timeout.total) as deadline:
+            response = await self._send(request, options, timeout, deadline)
+            raw = await self._read(response, request, options)
         if cast_to is None:
             return None  # type: ignore[return-value]
         return cast(T, self._decode(raw, cast_to, response.status, f"{method} {path}"))
@@ -501,8 +554,10 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, scope=scope, options=checked
         )
-        response = await self._send(request, checked)
-        raw = await self._read(response, request, checked)
+        timeout = self._timeout_of(checked)
+        with self._lifecycle.call(f"{method} {path}", timeout.total) as deadline:
+            response = await self._send(request, checked, timeout, deadline)
+            raw = await self._read(response, request, checked)
         if not raw.strip():
             return None
         return self._decode(raw, Any if type is None else type, response.status, f"{method} {path}")

@@ -3,10 +3,14 @@
 ```
 PulseError
 ├── PulseValidationError (also ValueError)  bad input, raised before anything is sent
-├── APIConnectionError                       the server could not be reached or went away
-│   ├── APITimeoutError                      `phase` says connect, read or total
+├── ClientClosedError                        the client was closed before or during the call
+├── APIConnectionError                       the server could not be reached or went away;
+│   │                                        `stage` says how far the request got
+│   ├── APITimeoutError                      `phase`: pool, connect, read or total
 │   └── StreamInterruptedError               a stream ended before its terminal event
-│       └── StreamTimeoutError               ... because a read timed out (also APITimeoutError)
+│       └── StreamTimeoutError               ... because a stream's timeout ran out (also
+│                                            APITimeoutError; `phase`: read, stream or
+│                                            between_events)
 ├── ResponseDecodeError                      a 2xx body that is not what the API documents
 │   └── UnexpectedContentTypeError           a stream answered with another media type
 ├── ResponseTooLargeError                    a body above `max_response_size`
@@ -61,6 +65,7 @@ import msgspec
 
 __all__ = [
     "APIConnectionError",
+    "ClientClosedError",
     "APIStatusError",
     "APITimeoutError",
     "AppUnavailableError",
@@ -141,15 +146,38 @@ class PulseValidationError(PulseError, ValueError):
     """Input the API would reject, caught before any request is sent."""
 
 
+class ClientClosedError(PulseError):
+    """The client was closed (`aclose()`, or the end of its `async with`) before or while
+    this call or stream ran. Never retried; `partial_text` holds what a stream had."""
+
+    def __init__(self, what: str, *, partial_text: str | None = None) -> None:
+        super().__init__(
+            f"{what}: this AsyncPulse client is closed; create a new client, or close "
+            "this one only after its calls and streams have finished"
+        )
+        self.partial_text = partial_text
+
+
 class APIConnectionError(PulseError):
-    """The request did not get an answer: connection refused, reset, or DNS failure."""
+    """The request did not get an answer: connection refused, reset, or DNS failure.
+
+    `stage` says how far it got, which decides whether it may be retried:
+    `"connect"` (nothing was sent), `"stale"` (a reused keep-alive connection the server
+    had closed, before any response), `"sent"` (the request went out, no response came)
+    or `"answered"` (the server's response was malformed or cut short).
+    """
+
+    def __init__(self, message: str, *, stage: str = "sent") -> None:
+        super().__init__(message)
+        self.stage = stage
 
 
 class APITimeoutError(APIConnectionError):
-    """A connect, read or total timeout ran out; `phase` says which."""
+    """A timeout ran out; `phase` says which: `pool`, `connect`, `read` or `total` (and,
+    for a stream's body, `stream` or `between_events`)."""
 
-    def __init__(self, message: str, *, phase: str = "total") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, phase: str = "total", stage: str = "sent") -> None:
+        super().__init__(message, stage=stage)
         self.phase = phase
 
 
@@ -157,18 +185,26 @@ class StreamInterruptedError(APIConnectionError):
     """A stream stopped before its terminal event; `partial_text` holds what arrived."""
 
     def __init__(self, message: str, *, partial_text: str = "", events_received: int = 0) -> None:
-        super().__init__(message)
+        super().__init__(message, stage="answered")
         self.partial_text = partial_text
         self.events_received = events_received
 
 
 class StreamTimeoutError(StreamInterruptedError, APITimeoutError):
-    """No data arrived within the read timeout mid-stream: both a timeout (`phase` is
-    "read") and an interruption (`partial_text` holds what arrived)."""
+    """A stream's body ran out of time: no data within `read` (`phase` "read"), no
+    content event within `between_events`, or longer than `stream`. Both a timeout and
+    an interruption (`partial_text` holds what arrived)."""
 
-    def __init__(self, message: str, *, partial_text: str = "", events_received: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_text: str = "",
+        events_received: int = 0,
+        phase: str = "read",
+    ) -> None:
         super().__init__(message, partial_text=partial_text, events_received=events_received)
-        self.phase = "read"
+        self.phase = phase
 
 
 class ResponseDecodeError(PulseError):
@@ -569,6 +605,19 @@ def _code_and_message(body: Any, status: int, reason: str) -> tuple[str | None, 
     return None, (text[:500] or f"{status} {reason}".strip())
 
 
+_NO_SUCH_ENDPOINT = (
+    "the server has no such endpoint (it answered a generic 404 page, not an API error): "
+    "check base_url, which usually ends in '/v1' (for a self-hosted Dify: "
+    "'http://your-host/v1')"
+)
+
+
+def _no_such_route(body: Any, message: str) -> bool:
+    """A 404 from the web server's router (an HTML page, or Werkzeug's wording), not the
+    API's "... Not Exists." for a resource."""
+    return not isinstance(body, Mapping) or message.startswith("The requested URL was not found")
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header given as seconds or as an HTTP date."""
     if not value:
@@ -618,6 +667,8 @@ def make_status_error(
     the target from `redirect_target`)."""
     body = _parse_body(raw_body)
     code, message = _code_and_message(body, status, reason)
+    if status == 404 and _no_such_route(body, message):
+        message = f"{message}: {_NO_SUCH_ENDPOINT}"
     cls = error_class_for(status, code, message)
     fields: dict[str, Any] = {
         "status": status,

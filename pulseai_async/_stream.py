@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import msgspec
 
 from ._config import DEFAULT_MAX_TEXT_LENGTH
@@ -38,14 +37,14 @@ from ._events import (
     known_event_decoder,
 )
 from ._models import ChatMessage, MessageMetadata, Usage
-from ._response_stream import ResponseStream
+from ._response_stream import ResponseStream, StreamOpener
 from ._sse import SSEDecoder
 from ._transport import TRANSPORT_ERRORS, release
 
 __all__ = ["ChatStream"]
 
 _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
-_TERMINAL_EVENTS = (MessageEnd, WorkflowFinished, WorkflowPaused, TTSMessageEnd)
+_TERMINAL_EVENTS = (MessageEnd, WorkflowPaused, TTSMessageEnd)
 
 
 class ChatStream(ResponseStream[ChatEvent]):
@@ -53,7 +52,7 @@ class ChatStream(ResponseStream[ChatEvent]):
 
     def __init__(
         self,
-        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        open_response: StreamOpener,
         stop: Callable[[str], Awaitable[None]],
         *,
         max_event_size: int,
@@ -79,7 +78,14 @@ class ChatStream(ResponseStream[ChatEvent]):
         self.events_received = 0
         """How many events arrived so far (pings not counted)."""
         self.finished = False
-        """True once a terminal event arrived (`message_end`, `workflow_finished`, ...)."""
+        """True once the answer is complete: at `message_end` (which brings usage; on a
+        chatflow it follows `workflow_finished`), or at the end of a stream whose
+        `workflow_finished` no `message_end` followed."""
+        self.workflow_status: str | None = None
+        """A chatflow's final status, from `workflow_finished`: `succeeded`, `failed`,
+        `stopped` (None on a plain chat app, or before it arrives). A failed run's
+        `error` event, which follows it, is raised."""
+        self._workflow_finished = False
         self.replaced = False
         """True if output moderation replaced the answer (`message_replace`)."""
 
@@ -92,13 +98,16 @@ class ChatStream(ResponseStream[ChatEvent]):
         feed = SSEDecoder(self._max_event_size).feed_data
         decode = known_event_decoder().decode
         observe = self._observe
+        rearm = self._content if self._open_response.timeout.between_events else None
         # The text bound costs one addition per chunk, not a check per event: the text
         # can grow by at most one character per byte received, so it is measured only
         # once the bytes since the last measurement could have taken it past the bound.
         received = 0
         measure_at = self._max_text_length
         try:
-            async for chunk in response.content.iter_any():
+            async for chunk in self._chunks(response):
+                if self._closed:  # closed from another task; buffered bytes are not read
+                    break
                 if received > measure_at:
                     measure_at = received + self._text_room()
                 received += len(chunk)
@@ -122,9 +131,12 @@ class ChatStream(ResponseStream[ChatEvent]):
                         continue
                     else:
                         observe(event)
+                    if rearm is not None:
+                        rearm()
                     yield event
         except TRANSPORT_ERRORS as exc:
-            if self._closed:  # closed by `aclose()` or `cancel()` in another task
+            if self._closed:  # closed by `aclose()` or `cancel()` in another task,
+                self._end_quietly_or_raise()  # or by the client's `aclose()`
                 return
             if isinstance(exc, TimeoutError):
                 raise self._interrupted(
@@ -138,8 +150,24 @@ class ChatStream(ResponseStream[ChatEvent]):
             raise
         finally:
             release(response)
-        if not self.finished and not self._closed:
+            self._open_response.lifecycle.discard_stream(self)
+        if self._workflow_finished and not self.finished:
+            self.finished = True  # a workflow_finished that no message_end followed
+        if self._closed:
+            self._end_quietly_or_raise()
+        elif not self.finished:
             raise self._interrupted("the stream ended before its terminal event")
+
+    def _timed_out(self, why: str, phase: str) -> StreamTimeoutError:
+        return StreamTimeoutError(
+            f"{why} (after {self.events_received} events)",
+            partial_text=self.text,
+            events_received=self.events_received,
+            phase=phase,
+        )
+
+    def _partial(self) -> str:
+        return self.text
 
     def _observe(self, event: ChatEvent) -> None:
         self.events_received += 1
@@ -152,6 +180,9 @@ class ChatStream(ResponseStream[ChatEvent]):
         elif kind is MessageReplace:
             self._text_parts = [event.answer]  # type: ignore[union-attr]
             self.replaced = True
+        elif kind is WorkflowFinished:
+            self.workflow_status = event.data.status  # type: ignore[union-attr]
+            self._workflow_finished = True
         elif kind is ErrorEvent:
             raise make_stream_error(
                 {"status": event.status, "code": event.code, "message": event.message},  # type: ignore[union-attr]

@@ -35,6 +35,7 @@ STAMP = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - pulseai_async - "
 
 async def run(emulator: Emulator, log: str | None) -> tuple[str, str]:
     emulator.faults.add(Fault.http_error(503, retry_after=0).nth(1))
+    emulator.request_ids = True  # as the platform sends them (Dify 1.9.1 does not)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSEAI_")}
     env.update(PULSEAI_API_KEY=emulator.api_key, PULSEAI_BASE_URL=emulator.base_url)
     if log is not None:

@@ -135,10 +135,8 @@ def test_signatures_show_values_and_are_formatted(site: dict[str, str]) -> None:
     lines = html.unescape(re.sub(r"<[^>]+>", "", pre)).splitlines()
     # one parameter per line (the docs extra's formatter), none clipped past the page
     assert lines[0].strip() == "AsyncPulse(" and lines[-1].strip() == ")"
-    assert (
-        "    timeout: float | Timeout | None = Timeout(connect=10.0, read=300.0, total=600.0),"
-        in lines
-    )
+    flat = " ".join(" ".join(lines).split()).replace("( ", "(").replace(", )", ")")
+    assert f"timeout: float | Timeout | None = {pulseai_async.Timeout()!r}," in flat
     assert "    max_connections: int = 1000," in lines
     assert max(map(len, lines)) <= 88
 

@@ -7,6 +7,11 @@ environment an SDK needs (`--port 0` picks a free port; read it from these lines
     PULSEAI_BASE_URL=http://127.0.0.1:8080/v1
     PULSEAI_API_KEY=app-emulator-key
     PULSEAI_KNOWLEDGE_API_KEY=dataset-emulator-key
+    PULSEAI_SLOW_APP_KEY=app-emulator-slow
+    PULSEAI_FAIL_APP_KEY=app-emulator-fail
+
+The last two are the keys of two more chatflow apps: one whose HTTP node sleeps `query`
+seconds, one whose HTTP node fails the run (see docs/emulator.md).
 
 Fault plans are JSON objects with `Fault`'s fields, one per `--fault`:
 `--fault '{"path": "/chat-messages", "status": 503, "retry_after": 1}'`.
@@ -45,7 +50,9 @@ async def _serve(args: argparse.Namespace) -> None:
         print(
             f"PULSEAI_BASE_URL={emulator.base_url}\n"
             f"PULSEAI_API_KEY={emulator.api_key}\n"
-            f"PULSEAI_KNOWLEDGE_API_KEY={emulator.knowledge_api_key}",
+            f"PULSEAI_KNOWLEDGE_API_KEY={emulator.knowledge_api_key}\n"
+            f"PULSEAI_SLOW_APP_KEY={args.slow_app_key}\n"
+            f"PULSEAI_FAIL_APP_KEY={args.fail_app_key}",
             flush=True,
         )
         await stopped.wait()

@@ -41,6 +41,8 @@ SAMPLES: dict[str, Any] = {
     "content_type": "text/html",
     "cursor": "cursor-9",
     "pages": 3,
+    "stage": "sent",
+    "what": "POST /chat-messages",
 }
 
 

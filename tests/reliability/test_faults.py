@@ -26,10 +26,23 @@ def prefix(events: int) -> str:
     return "".join(f"w{i} " for i in range(events))
 
 
-@pytest.fixture
-def emulator_with_answer(emulator: Emulator) -> Emulator:
+LEADING_EVENTS = {"advanced-chat": 2, "chat": 0}
+"""Events before the answer's first token: a chatflow's `workflow_started` and the Start
+node's `node_started` (a fault's `after_events` counts `message` events only)."""
+
+
+@pytest.fixture(params=["advanced-chat", "chat"])
+def emulator_with_answer(emulator: Emulator, request: pytest.FixtureRequest) -> Emulator:
+    """Every plan on both app modes, with request ids on (Dify 1.9.1 sends none, and
+    these tests check that typed errors carry the one a server sends)."""
     emulator.answer = ANSWER
+    emulator.app_mode = request.param
+    emulator.request_ids = True
     return emulator
+
+
+def leading(emulator: Emulator) -> int:
+    return LEADING_EVENTS[emulator.app_mode]
 
 
 async def read_stream(pulse: pa.AsyncPulse, **options) -> pa.ChatStream:
@@ -100,33 +113,50 @@ async def test_proxy_html_on_every_attempt_ends_in_bad_gateway_error(
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_connection_reset_before_the_answer_is_retried(
+async def test_connection_reset_after_a_chat_turn_was_sent_is_not_retried(
     emulator_with_answer: Emulator, streaming: bool
 ) -> None:
+    """The server had the whole POST: sending it again could duplicate the turn."""
     emulator_with_answer.faults.add(Fault.disconnected())
     with anyio.fail_after(10):
         async with emulator_with_answer.client(retry_policy=FAST_RETRIES) as pulse:
-            if streaming:
-                text = (await read_stream(pulse)).text
-            else:
-                text = (await pulse.chat.send("q", user="u")).answer
+            with pytest.raises(pa.APIConnectionError) as caught:
+                if streaming:
+                    await read_stream(pulse)
+                else:
+                    await pulse.chat.send("q", user="u")
             assert checked_out(pulse) == 0
-    assert text == ANSWER
-    assert emulator_with_answer.hits("/chat-messages") == 2
+            assert (await pulse.chat.send("q", user="u")).answer == ANSWER  # still usable
+    assert caught.value.stage == "sent"
+    assert emulator_with_answer.hits("/chat-messages") == 2  # the failed turn, once
+
+
+async def test_connection_reset_before_an_idempotent_answer_is_retried(
+    emulator_with_answer: Emulator,
+) -> None:
+    emulator_with_answer.faults.add(Fault.disconnected().on("/info"))
+    with anyio.fail_after(10):
+        async with emulator_with_answer.client(retry_policy=FAST_RETRIES) as pulse:
+            info = await pulse.app.info()
+            assert checked_out(pulse) == 0
+    assert info.name
+    assert emulator_with_answer.hits("/info") == 2
 
 
 async def test_connection_reset_on_every_attempt_is_a_connection_error(
     emulator_with_answer: Emulator,
 ) -> None:
-    emulator_with_answer.faults.add(Fault.disconnected().always())
+    emulator_with_answer.faults.add(Fault.disconnected().on("/info").always())
     with anyio.fail_after(10):
         async with emulator_with_answer.client(retry_policy=FAST_RETRIES) as pulse:
             with pytest.raises(pa.APIConnectionError) as caught:
-                await pulse.chat.send("q", user="u")
+                await pulse.app.info()
             assert checked_out(pulse) == 0
     assert not isinstance(caught.value, pa.APIStatusError)
-    assert "POST /chat-messages" in str(caught.value)
-    assert emulator_with_answer.hits("/chat-messages") == 3
+    assert "GET /info" in str(caught.value)
+    # 3 attempts; aiohttp itself resends an idempotent request once when its
+    # connection drops before any answer, so each attempt may reach the server twice
+    assert emulator_with_answer.hits("/info") in (3, 6)
 
 
 # --- "drop the connection after 40 events" ----------------------------------------------
@@ -142,8 +172,8 @@ async def test_connection_dropped_after_40_events(emulator_with_answer: Emulator
             await assert_still_usable(pulse)
     error = caught.value
     assert error.partial_text == prefix(40)
-    assert error.events_received == 40
-    assert "after 40 events" in str(error)
+    assert error.events_received == 40 + leading(emulator_with_answer)
+    assert f"after {40 + leading(emulator_with_answer)} events" in str(error)
     # A stream that has yielded events is never replayed: no duplicate turn.
     assert emulator_with_answer.hits("/chat-messages") == 2
 
@@ -167,7 +197,8 @@ async def test_drop_before_the_first_event(emulator_with_answer: Emulator) -> No
             with pytest.raises(pa.StreamInterruptedError) as caught:
                 await read_stream(pulse)
             assert checked_out(pulse) == 0
-    assert caught.value.partial_text == "" and caught.value.events_received == 0
+    assert caught.value.partial_text == ""
+    assert caught.value.events_received == leading(emulator_with_answer)
 
 
 async def test_plain_async_for_also_releases_a_dropped_stream(
@@ -264,8 +295,8 @@ async def test_in_stream_error_after_10_events(
     emulator_with_answer: Emulator, code: str, cls: type[pa.APIStatusError], status: int
 ) -> None:
     emulator_with_answer.faults.add(Fault.error_after(10, code))
-    # The emulator keeps pinging for 5 s after the error, as some servers do: the
-    # stream must close itself at once, well inside this bound.
+    # On a plain chat app the emulator keeps pinging for 5 s after the error, as some
+    # servers do: the stream must close itself at once, well inside this bound.
     with anyio.fail_after(3):
         async with emulator_with_answer.client(retry_policy=FAST_RETRIES) as pulse:
             with pytest.raises(cls) as caught:
