@@ -26,7 +26,7 @@ from ._resource import Resource
 from ._response_stream import ResponseStream, StreamOpener
 from ._transport import TRANSPORT_ERRORS, release
 from ._uploads import FileInput
-from ._validation import check_text, optional_text, optional_uuid, present
+from ._validation import check_text, optional_bool, optional_text, optional_uuid, present
 
 __all__ = ["Audio", "TextToAudio"]
 
@@ -63,6 +63,7 @@ class TextToAudio(ResponseStream[bytes]):
         response = await self._ensure_open()
         if response is None:
             return
+        failure: StreamInterruptedError | None = None
         rearm = self._content if self._open_response.timeout.between_events else None
         try:
             async for chunk in self._chunks(response):
@@ -76,18 +77,22 @@ class TextToAudio(ResponseStream[bytes]):
             if self._closed:  # closed by `aclose()` in another task, or by the client's
                 self._end_quietly_or_raise()
                 return
+            # raised below, outside this block: aiohttp's error is no part of the chain
             if isinstance(exc, TimeoutError):
-                raise StreamTimeoutError(
+                failure = StreamTimeoutError(
                     f"the audio stream timed out after {self.bytes_received} bytes"
-                ) from exc
-            raise StreamInterruptedError(
-                f"the audio stream broke after {self.bytes_received} bytes: {exc}"
-            ) from exc
+                )
+            else:
+                failure = StreamInterruptedError(
+                    f"the audio stream broke after {self.bytes_received} bytes: {exc}"
+                )
         finally:
             release(response)
             self._open_response.lifecycle.discard_stream(self)
         if self._closed:
             self._end_quietly_or_raise()
+        if failure is not None:
+            raise failure
 
     async def read(self) -> bytes:
         """All the audio in memory (fine for short texts; prefer `write_to`), up to
@@ -197,7 +202,7 @@ class Audio(Resource):
                 "message_id": optional_uuid("message_id", message_id),
                 "text": optional_text("text", text),
                 "voice": optional_text("voice", voice),
-                "streaming": None if streaming is None else bool(streaming),
+                "streaming": optional_bool("streaming", streaming),
             }
         )
         if "text" not in body and "message_id" not in body:
