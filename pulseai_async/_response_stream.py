@@ -63,6 +63,7 @@ class ResponseStream(Generic[T]):
         self._ends_at = math.inf  # Timeout.stream, on anyio's clock
         self._next_event_by = math.inf  # Timeout.between_events, re-armed by `_content()`
         self.request_id: str | None = None
+        """The server's request id (from the response headers), once it has started."""
 
     def _iterate(self) -> AsyncGenerator[T, None]:
         raise NotImplementedError
