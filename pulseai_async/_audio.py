@@ -8,10 +8,10 @@ back (or closes it) whatever happens: exhaustion, `break`, an exception, cancell
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable
+import sys
+from collections.abc import AsyncGenerator
 from typing import Unpack
 
-import aiohttp
 import anyio
 
 from ._app_models import Transcription
@@ -24,7 +24,7 @@ from ._errors import (
 )
 from ._options import RequestOptions
 from ._resource import Resource
-from ._response_stream import ResponseStream
+from ._response_stream import ResponseStream, StreamOpener
 from ._transport import TRANSPORT_ERRORS, release
 from ._uploads import FileInput
 from ._validation import check_text, optional_text, optional_uuid, present
@@ -45,7 +45,7 @@ class TextToAudio(ResponseStream[bytes]):
 
     def __init__(
         self,
-        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        open_response: StreamOpener,
         *,
         max_read_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
@@ -78,6 +78,11 @@ class TextToAudio(ResponseStream[bytes]):
             ) from exc
         finally:
             release(response)
+            self._ended(sys.exc_info()[1])
+
+    def _complete(self) -> bool:
+        response = self._response
+        return response is not None and response.content.at_eof()
 
     async def read(self) -> bytes:
         """All the audio in memory (fine for short texts; prefer `write_to`), up to

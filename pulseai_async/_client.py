@@ -9,12 +9,13 @@ call these.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import aiohttp
 import msgspec
+from multidict import CIMultiDict
 
 from ._body import read_body
 from ._config import (
@@ -32,8 +33,11 @@ from ._config import (
     resolve_base_url,
 )
 from ._errors import APIStatusError, PulseError, PulseValidationError, ResponseDecodeError
+from ._hooks import Hooks, Trace
 from ._options import RequestOptions
+from ._raw import RawResponseClient
 from ._resource import lazy_resource
+from ._response_stream import StreamOpener
 from ._retry import RetryPolicy
 from ._signing import Signer, TimestampSigner
 from ._transport import (
@@ -108,6 +112,7 @@ class AsyncPulse:
         default_headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
         verify_ssl: bool = True,
+        hooks: Sequence[object] = (),
     ) -> None:
         app_key = resolve_api_key(api_key, API_KEY_ENV)
         knowledge_key = resolve_api_key(knowledge_api_key, KNOWLEDGE_API_KEY_ENV)
@@ -136,6 +141,7 @@ class AsyncPulse:
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._default_headers = _headers("default_headers", default_headers)
+        self._hooks = Hooks(hooks)
         self._transport = Transport(
             base_url=resolve_base_url(base_url),
             signer=signer or TimestampSigner(),
@@ -175,10 +181,12 @@ class AsyncPulse:
         max_event_size: int | None = None,
         max_response_size: int | None = None,
         max_text_length: int | None = None,
+        hooks: Sequence[object] | None = None,
     ) -> AsyncPulse:
         """A copy with other defaults that shares this client's connection pool.
 
         The copy does not own the pool: closing it is a no-op; close the original.
+        `hooks` replaces the original's hooks (pass `[*old, new]` to add one).
         """
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
@@ -200,10 +208,24 @@ class AsyncPulse:
             clone._max_response_size = check_size("max_response_size", max_response_size)
         if max_text_length is not None:
             clone._max_text_length = check_size("max_text_length", max_text_length)
+        if hooks is not None:
+            clone._hooks = Hooks(hooks)
         for name, value in vars(AsyncPulse).items():  # resources bound to the original
             if isinstance(value, lazy_resource):
                 clone.__dict__.pop(name, None)
         return clone
+
+    @property
+    def with_raw_response(self) -> Any:
+        """The same resources, each method returning a `RawResponse` (status, headers,
+        request id, elapsed time, and the typed result from `.parse()`):
+        `raw = await pulse.with_raw_response.chat.send(...)`."""
+        return RawResponseClient(self)
+
+    @property
+    def hooks(self) -> tuple[object, ...]:
+        """The hooks every call of this client reports to."""
+        return self._hooks.hooks
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -278,16 +300,40 @@ class AsyncPulse:
             body=body,
         )
 
+    def _trace(self, request: PreparedRequest, *, stream: bool = False) -> Trace:
+        return Trace(self._hooks, request, self.base_url, self._masked_text, stream=stream)
+
     def _stream_opener(
         self, path: str, body: Mapping[str, Any], accept: str, options: RequestOptions
-    ) -> Callable[[], Awaitable[aiohttp.ClientResponse]]:
+    ) -> StreamOpener:
         """A streamed POST prepared now (bad input fails at once), sent when called."""
         request = self._prepare("POST", path, json=body, options=options)
         request.headers["Accept"] = accept
-        return functools.partial(self._send, request, options, stream=True)
+        trace = self._trace(request, stream=True)
+        return StreamOpener(
+            functools.partial(self._send, request, options, trace, stream=True), trace
+        )
+
+    async def _attempt(
+        self, request: PreparedRequest, timeout: Timeout, trace: Trace, stream: bool
+    ) -> aiohttp.ClientResponse:
+        """One attempt, reported to the hooks: every attempt of every call passes here."""
+        started = trace.attempt_started()
+        try:
+            response = await self._transport.send(request, timeout, stream=stream)
+        except BaseException as exc:
+            trace.attempt_ended(started, error=exc)
+            raise
+        trace.attempt_ended(started, response)
+        return response
 
     async def _send(
-        self, request: PreparedRequest, options: RequestOptions, *, stream: bool = False
+        self,
+        request: PreparedRequest,
+        options: RequestOptions,
+        trace: Trace,
+        *,
+        stream: bool = False,
     ) -> aiohttp.ClientResponse:
         """Send with retries; a 2xx response with its body unread, or a typed error."""
         timeout = coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
@@ -299,7 +345,7 @@ class AsyncPulse:
         max_retries = options.get("max_retries")
         policy = self._retry_policy
         try:
-            return await self._transport.send(request, timeout, stream=stream)
+            return await self._attempt(request, timeout, trace, stream)
         except APIStatusError as exc:
             first: PulseError = self._scrubbed(exc)
             first.__suppress_context__ = True
@@ -314,7 +360,7 @@ class AsyncPulse:
                 if replay:
                     raise replay.pop()
                 try:
-                    return await self._transport.send(request, timeout, stream=stream)
+                    return await self._attempt(request, timeout, trace, stream)
                 except APIStatusError as exc:
                     raise self._scrubbed(exc) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
@@ -331,7 +377,17 @@ class AsyncPulse:
                     exc.args = (exc.message,)
                 if exc.body is not None and key in repr(exc.body):
                     exc.body = None
+            exc.headers = CIMultiDict(
+                (name, self._masked_text(value)) for name, value in exc.headers.items()
+            )
         return exc
+
+    def _masked_text(self, text: str) -> str:
+        """`text` with every API key replaced by `***`."""
+        for key in filter(None, self._keys.values()):
+            if key in text:
+                text = text.replace(key, "***")
+        return text
 
     def _masked(self, data: bytes) -> bytes:
         """`data` with every API key replaced by `***`."""
@@ -380,11 +436,32 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, form=form, scope=scope, options=options
         )
-        response = await self._send(request, options)
-        raw = await self._read(response, request, options)
-        if cast_to is None:
-            return None  # type: ignore[return-value]
-        return cast(T, self._decode(raw, cast_to, response.status, f"{method} {path}"))
+        return cast(T, await self._exchange(request, options, cast_to))
+
+    async def _exchange(
+        self,
+        request: PreparedRequest,
+        options: RequestOptions,
+        type_: Any,
+        *,
+        empty_is_none: bool = False,
+    ) -> Any:
+        """Send, read and decode one call, reported to the hooks (`type_` None: accept
+        any body, or none, and give None)."""
+        trace = self._trace(request)
+        try:
+            response = await self._send(request, options, trace)
+            raw = await self._read(response, request, options)
+            if type_ is None or (empty_is_none and not raw.strip()):
+                result = None
+            else:
+                what = f"{request.method} {request.path}"
+                result = self._decode(raw, type_, response.status, what)
+        except BaseException as exc:
+            trace.finish(error=exc)
+            raise
+        trace.finish(result)
+        return result
 
     @overload
     async def request(
@@ -437,11 +514,9 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, scope=scope, options=checked
         )
-        response = await self._send(request, checked)
-        raw = await self._read(response, request, checked)
-        if not raw.strip():
-            return None
-        return self._decode(raw, Any if type is None else type, response.status, f"{method} {path}")
+        return await self._exchange(
+            request, checked, Any if type is None else type, empty_is_none=True
+        )
 
 
 _OPTION_NAMES = frozenset(RequestOptions.__annotations__)

@@ -3,6 +3,8 @@
 ```
 PulseError
 ├── PulseValidationError (also ValueError)  bad input, raised before anything is sent
+├── StreamClosedError                        a stream used after it was closed
+├── EventLoopMismatchError                   a client used from another event loop
 ├── APIConnectionError                       the server could not be reached or went away
 │   ├── APITimeoutError                      `phase` says connect, read or total
 │   └── StreamInterruptedError               a stream ended before its terminal event
@@ -58,6 +60,7 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import msgspec
+from multidict import CIMultiDict
 
 __all__ = [
     "APIConnectionError",
@@ -70,6 +73,7 @@ __all__ = [
     "CompletionRequestError",
     "ConflictError",
     "ConversationNotFoundError",
+    "EventLoopMismatchError",
     "EventTooLargeError",
     "FeedbackRatingRequiredError",
     "FileTooLargeError",
@@ -92,6 +96,7 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "ServiceUnavailableError",
+    "StreamClosedError",
     "StreamInterruptedError",
     "StreamTimeoutError",
     "SuggestedQuestionsDisabledError",
@@ -139,6 +144,30 @@ def _rebuild(cls: type[PulseError], args: tuple[Any, ...]) -> PulseError:
 
 class PulseValidationError(PulseError, ValueError):
     """Input the API would reject, caught before any request is sent."""
+
+
+class StreamClosedError(PulseError, RuntimeError):
+    """A stream was used after it was closed (`aclose()`, `cancel()`, the end of its
+    `async with`): a stream is read once; start a new one."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"this {what} is closed: a stream is read once, inside its `async with` "
+            "(or until `aclose()`); start a new one to send the request again"
+        )
+
+
+class EventLoopMismatchError(PulseError, RuntimeError):
+    """A client was used from another event loop than the one its connection pool was
+    made in (a second `asyncio.run()`, a thread with its own loop)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this AsyncPulse client's connection pool belongs to another event loop "
+            "(one asyncio.run() ended, another started, or another thread's loop): "
+            "create the client inside the event loop that uses it, for example in the "
+            "coroutine you pass to asyncio.run(), and close it there"
+        )
 
 
 class APIConnectionError(PulseError):
@@ -226,9 +255,15 @@ class PaginationStalledError(PulseError):
 
 
 class APIStatusError(PulseError):
-    """The server answered with an error status (or an in-stream `error` event)."""
+    """The server answered with an error status (or an in-stream `error` event).
 
-    status_code: ClassVar[int | None] = None
+    `status` (also `status_code`, the name openai-python uses) is this answer's status;
+    `headers` are the response's headers (for an in-stream error, the stream's), and
+    `method` and `path` say which request it answered (no query string, no key).
+    """
+
+    _default_status: ClassVar[int | None] = None
+    """The status a class stands for (`make_status_error` picks classes by it)."""
 
     def __init__(
         self,
@@ -239,6 +274,9 @@ class APIStatusError(PulseError):
         request_id: str | None = None,
         body: Any = None,
         retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -247,6 +285,14 @@ class APIStatusError(PulseError):
         self.request_id = request_id
         self.body = body
         self.retry_after = retry_after
+        self.headers: CIMultiDict[str] = CIMultiDict(headers or {})
+        self.method = method
+        self.path = path
+
+    @property
+    def status_code(self) -> int:
+        """The same as `status`."""
+        return self.status
 
     def __str__(self) -> str:
         parts = [f"{self.status}"]
@@ -274,7 +320,7 @@ class RedirectError(APIStatusError):
 
 
 class BadRequestError(APIStatusError):
-    status_code = 400
+    _default_status = 400
 
 
 class InvalidParamError(BadRequestError):
@@ -306,15 +352,15 @@ class CompletionRequestError(BadRequestError):
 
 
 class AuthenticationError(APIStatusError):
-    status_code = 401
+    _default_status = 401
 
 
 class PermissionDeniedError(APIStatusError):
-    status_code = 403
+    _default_status = 403
 
 
 class NotFoundError(APIStatusError):
-    status_code = 404
+    _default_status = 404
 
 
 class ConversationNotFoundError(NotFoundError):
@@ -322,15 +368,15 @@ class ConversationNotFoundError(NotFoundError):
 
 
 class ConflictError(APIStatusError):
-    status_code = 409
+    _default_status = 409
 
 
 class PayloadTooLargeError(APIStatusError):
-    status_code = 413
+    _default_status = 413
 
 
 class UnsupportedMediaTypeError(APIStatusError):
-    status_code = 415
+    _default_status = 415
 
 
 # --- file uploads (File Upload, Speech to Text, Knowledge documents) --------------------
@@ -357,11 +403,11 @@ class UnsupportedFileTypeError(UnsupportedMediaTypeError):
 
 
 class UnprocessableEntityError(APIStatusError):
-    status_code = 422
+    _default_status = 422
 
 
 class RateLimitError(APIStatusError):
-    status_code = 429
+    _default_status = 429
 
 
 class ServerError(APIStatusError):
@@ -369,19 +415,19 @@ class ServerError(APIStatusError):
 
 
 class InternalServerError(ServerError):
-    status_code = 500
+    _default_status = 500
 
 
 class BadGatewayError(ServerError):
-    status_code = 502
+    _default_status = 502
 
 
 class ServiceUnavailableError(ServerError):
-    status_code = 503
+    _default_status = 503
 
 
 class GatewayTimeoutError(ServerError):
-    status_code = 504
+    _default_status = 504
 
 
 # --- App API codes ----------------------------------------------------------------------
@@ -417,6 +463,9 @@ class SuggestedQuestionsDisabledError(APIStatusError):
             request_id=exc.request_id,
             body=exc.body,
             retry_after=exc.retry_after,
+            headers=exc.headers,
+            method=exc.method,
+            path=exc.path,
         )
 
 
@@ -478,7 +527,7 @@ class IndexingTimeoutError(PulseError, TimeoutError):
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
-    cls.status_code: cls
+    cls._default_status: cls
     for cls in (
         BadRequestError,
         AuthenticationError,
@@ -494,7 +543,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
         ServiceUnavailableError,
         GatewayTimeoutError,
     )
-    if cls.status_code is not None
+    if cls._default_status is not None
 }
 
 # A code only selects its class when it arrives with that class's status.
@@ -535,7 +584,7 @@ def register_error_code(code: str, cls: type[APIStatusError]) -> None:
 
 def error_class_for(status: int, code: str | None, message: str) -> type[APIStatusError]:
     by_code = _BY_CODE.get(code or "")
-    if by_code is not None and by_code.status_code == status:
+    if by_code is not None and by_code._default_status == status:
         return by_code
     if status == 404 and "conversation" in message.lower():
         return ConversationNotFoundError
@@ -613,9 +662,12 @@ def make_status_error(
     request_id: str | None = None,
     retry_after: str | None = None,
     location: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    method: str | None = None,
+    path: str | None = None,
 ) -> APIStatusError:
     """Build the typed error for an HTTP error response (or a 3xx, whose `location` is
-    the target from `redirect_target`)."""
+    the target from `redirect_target`), for the request `method path`."""
     body = _parse_body(raw_body)
     code, message = _code_and_message(body, status, reason)
     cls = error_class_for(status, code, message)
@@ -625,6 +677,9 @@ def make_status_error(
         "request_id": request_id,
         "body": body,
         "retry_after": parse_retry_after(retry_after),
+        "headers": headers,
+        "method": method,
+        "path": path,
     }
     if cls is RedirectError:
         where = location or "no Location header"
@@ -633,10 +688,27 @@ def make_status_error(
     return cls(message, **fields)
 
 
-def make_stream_error(payload: Mapping[str, Any], request_id: str | None) -> APIStatusError:
-    """Build the typed error for an in-stream `error` event (HTTP 200, status in the body)."""
+def make_stream_error(
+    payload: Mapping[str, Any],
+    request_id: str | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    method: str | None = None,
+    path: str | None = None,
+) -> APIStatusError:
+    """Build the typed error for an in-stream `error` event (HTTP 200, status in the
+    body); `headers` are the stream's response headers."""
     raw_status = payload.get("status")
     status = raw_status if isinstance(raw_status, int) else 500
     code, message = _code_and_message(payload, status, "")
     cls = error_class_for(status, code, message)
-    return cls(message, status=status, code=code, request_id=request_id, body=dict(payload))
+    return cls(
+        message,
+        status=status,
+        code=code,
+        request_id=request_id,
+        body=dict(payload),
+        headers=headers,
+        method=method,
+        path=path,
+    )

@@ -9,10 +9,10 @@ its end hands its connection back to the pool for the next request. `aclose()` o
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import msgspec
 
 from ._config import DEFAULT_MAX_TEXT_LENGTH
@@ -38,7 +38,7 @@ from ._events import (
     known_event_decoder,
 )
 from ._models import ChatMessage, MessageMetadata, Usage
-from ._response_stream import ResponseStream
+from ._response_stream import ResponseStream, StreamOpener
 from ._sse import SSEDecoder
 from ._transport import TRANSPORT_ERRORS, release
 
@@ -53,7 +53,7 @@ class ChatStream(ResponseStream[ChatEvent]):
 
     def __init__(
         self,
-        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        open_response: StreamOpener,
         stop: Callable[[str], Awaitable[None]],
         *,
         max_event_size: int,
@@ -134,6 +134,7 @@ class ChatStream(ResponseStream[ChatEvent]):
             raise
         finally:
             release(response)
+            self._ended(sys.exc_info()[1])
         if not self.finished and not self._closed:
             raise self._interrupted("the stream ended before its terminal event")
 
@@ -149,14 +150,21 @@ class ChatStream(ResponseStream[ChatEvent]):
             self._text_parts = [event.answer]  # type: ignore[union-attr]
             self.replaced = True
         elif kind is ErrorEvent:
+            call = self._open_response.trace.call
             raise make_stream_error(
                 {"status": event.status, "code": event.code, "message": event.message},  # type: ignore[union-attr]
                 self.request_id,
+                headers=self.headers,
+                method=call.method,
+                path=call.path,
             )
         elif isinstance(event, _TERMINAL_EVENTS):
             self.finished = True
         if self.task_id is None:
             self._learn_ids(event)
+
+    def _complete(self) -> bool:
+        return self.finished
 
     def _text_room(self) -> int:
         """How many more characters the text may grow by (compacting it into one
@@ -170,6 +178,7 @@ class ChatStream(ResponseStream[ChatEvent]):
         return room
 
     def _learn_ids(self, event: Any) -> None:
+        self._open_response.trace.first_event()
         self.task_id = getattr(event, "task_id", None)
         self.message_id = self.message_id or getattr(event, "message_id", None)
         self.conversation_id = self.conversation_id or getattr(event, "conversation_id", None)

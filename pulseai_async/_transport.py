@@ -20,6 +20,7 @@ from ._config import Timeout
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
+    EventLoopMismatchError,
     UnexpectedContentTypeError,
     make_status_error,
     redirect_target,
@@ -84,12 +85,18 @@ class Transport:
         self._verify_ssl = verify_ssl
         self._session = session
         self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self.closed:
             raise RuntimeError("this client is closed; create a new AsyncPulse")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None and self._session is not None:
+                raise EventLoopMismatchError()
+            self._loop = loop
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections,
@@ -173,6 +180,9 @@ class Transport:
             request_id=request_id,
             retry_after=response.headers.get("Retry-After"),
             location=redirect_target(str(response.url), response.headers.get("Location")),
+            headers=response.headers,
+            method=request.method,
+            path=request.path,
         )
 
 
