@@ -19,12 +19,12 @@ from ._errors import (
     CompletionRequestError,
     ConflictError,
     ConversationNotFoundError,
-    EventLoopMismatchError,
     DatasetInUseError,
     DatasetNameDuplicateError,
     DatasetNotInitializedError,
     DocumentAlreadyFinishedError,
     DocumentIndexingError,
+    EventLoopMismatchError,
     EventTooLargeError,
     FeedbackRatingRequiredError,
     FilenameNotExistsError,
@@ -112,7 +112,9 @@ from ._models import (
     RetrieverResource,
     Usage,
 )
+from ._hooks import CallInfo, Hook, RequestInfo, ResponseInfo
 from ._options import RequestOptions
+from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._signing import HmacSigner, Signer, TimestampSigner
 from ._sse import ServerSentEvent, SSEDecoder
@@ -249,6 +251,11 @@ __all__ = [
     "AnnotationReply",
     "AppUnavailableError",
     "AsyncPulse",
+    "CallInfo",
+    "Hook",
+    "RawResponse",
+    "RequestInfo",
+    "ResponseInfo",
     "AuthenticationError",
     "BadGatewayError",
     "BadRequestError",

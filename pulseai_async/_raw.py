@@ -3,8 +3,9 @@
 Derived once for every method rather than written per method: the proxy walks the
 client's resources, and each coroutine method it hands out runs with a slot in a
 context variable, which the call's `Trace` fills when it succeeds. Methods that return
-a stream or a pager (not a coroutine) come back unchanged: a stream has `status`,
-`headers` and `request_id` itself once open.
+a stream come back unchanged (a stream has `status`, `headers` and `request_id` itself
+once open); a pager comes back in raw form: `await ....list(...).first_page()` gives the
+first page's `RawResponse`.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class RawResponseClient:
         self._target = target
 
     def __getattr__(self, name: str) -> Any:
+        from ._pagination import AsyncPager
         from ._resource import Resource
 
         value = getattr(self._target, name)
@@ -104,8 +106,8 @@ class RawResponseClient:
 
         @functools.wraps(value)
         def call(*args: Any, **kwargs: Any) -> Any:
-            result = value(*args, **kwargs)  # a resource factory, a stream, a pager
-            return RawResponseClient(result) if isinstance(result, Resource) else result
+            result = value(*args, **kwargs)  # a stream, a pager
+            return RawResponseClient(result) if isinstance(result, AsyncPager) else result
 
         return call
 
