@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import time
 import weakref
 from typing import Any
 from urllib.parse import urlsplit
@@ -188,7 +189,7 @@ class OpenTelemetryHook(Hook):
             attributes["error.type"] = call.error_type
             span.set_status(Status(StatusCode.ERROR))
         span.set_attributes(attributes)
-        span.end()
+        span.end(spans.start + int((call.elapsed or 0.0) * 1e9))
         if spans.operation is not None:
             self._record(call, spans.metric_attributes)
 
@@ -211,8 +212,13 @@ class OpenTelemetryHook(Hook):
             attributes["http.request.method"] = call.method
             attributes["url.template"] = path_template(call.path)
             name = f"{call.method} {path_template(call.path)}"
-        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-        return _CallSpans(span, operation, attributes)
+        # the span's clock is the wall clock; the call's is perf_counter: the span covers
+        # exactly `call.elapsed`, the duration the metrics record
+        start = time.time_ns() - int((time.perf_counter() - call.started) * 1e9)
+        span = self._tracer.start_span(
+            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
+        )
+        return _CallSpans(span, operation, attributes, start)
 
     def _record(self, call: CallInfo, base: dict[str, Any]) -> None:
         attributes = {
@@ -240,10 +246,13 @@ class OpenTelemetryHook(Hook):
 
 
 class _CallSpans:
-    __slots__ = ("attempt", "call", "metric_attributes", "operation")
+    __slots__ = ("attempt", "call", "metric_attributes", "operation", "start")
 
-    def __init__(self, call: trace.Span, operation: str | None, attributes: dict[str, Any]):
+    def __init__(
+        self, call: trace.Span, operation: str | None, attributes: dict[str, Any], start: int
+    ) -> None:
         self.call = call
+        self.start = start
         self.operation = operation
         self.metric_attributes = attributes
         self.attempt: trace.Span | None = None
