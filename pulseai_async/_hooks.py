@@ -164,9 +164,7 @@ class Hooks:
 
 
 def _bound(hooks: Sequence[Any], name: str) -> tuple[Callable[[Any], object], ...]:
-    return tuple(
-        method for hook in hooks if callable(method := getattr(hook, name, None))
-    )
+    return tuple(method for hook in hooks if callable(method := getattr(hook, name, None)))
 
 
 def _run(hooks: tuple[Callable[[Any], object], ...], arg: object) -> None:

@@ -125,9 +125,7 @@ class OpenTelemetryHook(Hook):
             description="Time per output token after the first, measured at the client",
             explicit_bucket_boundaries_advisory=_PER_TOKEN_BUCKETS,
         )
-        self._calls: weakref.WeakKeyDictionary[CallInfo, _CallSpans] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._calls: weakref.WeakKeyDictionary[CallInfo, _CallSpans] = weakref.WeakKeyDictionary()
 
     # --- hooks --------------------------------------------------------------------------
 

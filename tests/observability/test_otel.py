@@ -98,7 +98,10 @@ async def test_a_blocking_chat_call_is_one_genai_span_with_usage_and_metrics(
     (duration,) = telemetry.points("gen_ai.client.operation.duration")
     assert duration.count == 1 and 0 < duration.sum < 10
     assert dict(duration.attributes)["gen_ai.operation.name"] == "chat"
-    tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in telemetry.points("gen_ai.client.token.usage")}
+    tokens = {
+        p.attributes["gen_ai.token.type"]: p.sum
+        for p in telemetry.points("gen_ai.client.token.usage")
+    }
     assert tokens == {"input": usage.prompt_tokens, "output": usage.completion_tokens}
     assert telemetry.points("gen_ai.client.operation.time_to_first_chunk") == []  # streams only
     dumped = json.dumps([attributes(s) for s in telemetry.spans()])

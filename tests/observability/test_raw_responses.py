@@ -42,9 +42,7 @@ async def test_every_resource_has_a_raw_form(pulse: pa.AsyncPulse) -> None:
     assert raw.status == 200 and raw.parse().name == "Renamed"
     raw_info = await pulse.with_raw_response.app.info()
     assert isinstance(raw_info.parse(), pa.AppInfo) and raw_info.path == "/info"
-    deleted = await pulse.with_raw_response.conversations.delete(
-        reply.conversation_id, user="u-2"
-    )
+    deleted = await pulse.with_raw_response.conversations.delete(reply.conversation_id, user="u-2")
     assert deleted.status in (200, 204) and deleted.parse() is None
     # nested resources and the generic request
     base = await pulse.with_raw_response.datasets.create(name="raw kb")
