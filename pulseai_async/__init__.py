@@ -104,6 +104,7 @@ from ._events import (
     WorkflowPaused,
     WorkflowStarted,
 )
+from ._hooks import CallInfo, Hook, RequestInfo, ResponseInfo
 from ._models import (
     AnnotationReply,
     ChatMessage,
@@ -112,7 +113,6 @@ from ._models import (
     RetrieverResource,
     Usage,
 )
-from ._hooks import CallInfo, Hook, RequestInfo, ResponseInfo
 from ._options import RequestOptions
 from ._raw import RawResponse
 from ._retry import RetryPolicy

@@ -75,10 +75,12 @@ async def test_a_stream_reports_when_it_ends_with_usage_and_first_event_time(
     emulator: Emulator,
 ) -> None:
     hook = Recorder()
-    async with emulator.client(hooks=[hook]) as pulse:
-        async with pulse.chat.stream("stream it", user="u-2") as stream:
-            assert hook.kinds() == ["request", "response"]  # open, not ended yet
-            await stream.until_done()
+    async with (
+        emulator.client(hooks=[hook]) as pulse,
+        pulse.chat.stream("stream it", user="u-2") as stream,
+    ):
+        assert hook.kinds() == ["request", "response"]  # open, not ended yet
+        await stream.until_done()
     assert hook.kinds() == ["request", "response", "end"]
     call = hook.seen[-1][1]
     assert call.stream and call.error_type is None

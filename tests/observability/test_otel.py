@@ -109,9 +109,11 @@ async def test_a_blocking_chat_call_is_one_genai_span_with_usage_and_metrics(
 
 
 async def test_a_stream_read_to_its_end(emulator: Emulator, telemetry: Telemetry) -> None:
-    async with emulator.client(hooks=[telemetry.hook()]) as pulse:
-        async with pulse.chat.stream("Tell me more", user="u-2") as stream:
-            await stream.until_done()
+    async with (
+        emulator.client(hooks=[telemetry.hook()]) as pulse,
+        pulse.chat.stream("Tell me more", user="u-2") as stream,
+    ):
+        await stream.until_done()
     (span,) = telemetry.call_spans()
     attrs = attributes(span)
     assert attrs["gen_ai.conversation.id"] == stream.conversation_id
@@ -127,10 +129,12 @@ async def test_a_stream_read_to_its_end(emulator: Emulator, telemetry: Telemetry
 async def test_a_cancelled_stream_ends_its_span_as_cancelled(
     emulator: Emulator, telemetry: Telemetry
 ) -> None:
-    async with emulator.client(hooks=[telemetry.hook()]) as pulse:
-        async with pulse.chat.stream("Tell me a long story", user="u-3") as stream:
-            async for _ in stream:
-                await stream.cancel()
+    async with (
+        emulator.client(hooks=[telemetry.hook()]) as pulse,
+        pulse.chat.stream("Tell me a long story", user="u-3") as stream,
+    ):
+        async for _ in stream:
+            await stream.cancel()
     stop, span = sorted(telemetry.call_spans(), key=lambda s: s.end_time or 0)
     assert stop.name == "POST /chat-messages/{id}/stop"  # Stop Generate, sent by cancel()
     assert span.name == "chat" and attributes(span)["error.type"] == "cancelled"

@@ -8,7 +8,6 @@ import pickle
 import sys
 
 import anyio
-
 import pytest
 from aiohttp import web
 
