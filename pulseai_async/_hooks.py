@@ -25,6 +25,8 @@ import msgspec
 from multidict import CIMultiDict
 
 from ._errors import APIStatusError, PulseValidationError
+from ._raw import record
+from ._transport import request_id_of
 
 if TYPE_CHECKING:
     from ._transport import PreparedRequest
@@ -216,8 +218,6 @@ class Trace:
         self, started: float, response: Any = None, error: BaseException | None = None
     ) -> None:
         """After one attempt: `response` (a 2xx aiohttp response) or the `error` it raised."""
-        from ._transport import request_id_of
-
         call = self.call
         if response is not None:
             self._headers = response.headers
@@ -277,8 +277,6 @@ class Trace:
         if result is not None:  # a stream that ended early still says what it had learned
             _learn(call, result, self._hooks.capture_content)
         if call.error_type is None and not call.stream:
-            from ._raw import record
-
             record(self)
         if self._hooks.on_call_end:
             _run(self._hooks.on_call_end, call)
