@@ -8,6 +8,7 @@ from typing import Unpack
 from ._app_models import AppInfo, AppMeta, AppParameters
 from ._options import RequestOptions
 from ._resource import Resource
+from ._validation import optional_text
 
 __all__ = ["App"]
 
@@ -19,10 +20,17 @@ class App(Resource):
         """The app's name, description and tags (and, on newer servers, mode and author)."""
         return await self._client._call("GET", "/info", AppInfo, options=options)
 
-    async def parameters(self, **options: Unpack[RequestOptions]) -> AppParameters:
+    async def parameters(
+        self, *, user: str | None = None, **options: Unpack[RequestOptions]
+    ) -> AppParameters:
         """The opening statement, input form (`.form`), enabled features and upload
-        limits; raises `AppUnavailableError` if the app's configuration is unusable."""
-        return await self._client._call("GET", "/parameters", AppParameters, options=options)
+        limits; raises `AppUnavailableError` if the app's configuration is unusable.
+        `user` is sent as a query parameter when given: the public OpenAPI description
+        requires it (Dify 1.9.1 ignores it)."""
+        params = {"user": optional_text("user", user)}
+        return await self._client._call(
+            "GET", "/parameters", AppParameters, params=params, options=options
+        )
 
     async def meta(self, **options: Unpack[RequestOptions]) -> AppMeta:
         """The icons of the tools the app uses."""

@@ -426,10 +426,10 @@ def _kb_retrieve_command(args: argparse.Namespace) -> int:
 
 
 def _emulator_command(args: argparse.Namespace) -> int:
-    from .testing import Emulator
+    from .testing._cli_options import emulator_of
 
     async def serve() -> None:
-        emulator = Emulator(host=args.host, port=args.port, token_delay=args.token_delay)
+        emulator = emulator_of(args)
         async with emulator:
             print(f"PulseAI emulator listening on {emulator.base_url}", flush=True)
             _note(
@@ -559,9 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
     kb_retrieve.set_defaults(run=_kb_retrieve_command, key_env=KNOWLEDGE_API_KEY_ENV)
 
     emulator = commands.add_parser("emulator", help="run the bundled emulator in the foreground")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    emulator.add_argument("--token-delay", type=float, default=0.0, help="seconds per token")
+    from .testing._cli_options import add_options
+
+    add_options(emulator)  # the options of `python -m pulseai_async.testing`
     emulator.set_defaults(run=_emulator_command)
     return parser
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import warnings
 from urllib.parse import urlsplit
 
 import msgspec
@@ -81,11 +81,13 @@ def resolve_base_url(explicit: str | None) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PulseValidationError(f"base_url must be an http(s) URL with a host, got {url!r}")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        warnings.warn(
-            f"base_url {url!r} is plain http to a non-loopback host: "
+        # A log record, not a warning: self-hosted servers on an internal host are
+        # common, and a warning would break their `filterwarnings = error` test runs.
+        logging.getLogger("pulseai_async").warning(
+            "base_url %s://%s is plain http to a non-loopback host: "
             "the API key travels unencrypted",
-            RuntimeWarning,
-            stacklevel=3,
+            parts.scheme,
+            parts.netloc.rpartition("@")[2],  # never a user:password part
         )
     return url.rstrip("/")
 

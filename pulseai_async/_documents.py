@@ -8,12 +8,13 @@ them as aliases of the hyphenated forms, so they work on every version.
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncGenerator, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any, Unpack
 
 import msgspec
 
-from ._errors import PulseValidationError
+from ._errors import InvalidParamError, PulseValidationError
 from ._indexing import ProgressCallback, wait_for, watch_indexing
 from ._knowledge_common import (
     DOC_FORMS,
@@ -94,6 +95,19 @@ def _check_batch(batch: object) -> str:
     return text
 
 
+@contextlib.contextmanager
+def _explain_refusal(applies: bool, says: str, hint: str) -> Iterator[None]:
+    """Say what to do when a server refuses what PulseAI's documentation allows (the
+    error keeps its class, status, code and body; only its message gains the hint)."""
+    try:
+        yield
+    except InvalidParamError as exc:
+        if applies and says in exc.message:
+            exc.message = f"{exc.message} ({hint})"
+            exc.args = (exc.message,)
+        raise
+
+
 class Documents(Resource):
     """Create/update a document from text or a file, delete, list, indexing status."""
 
@@ -136,9 +150,10 @@ class Documents(Resource):
         **options: Unpack[RequestOptions],
     ) -> DocumentBatch:
         """Add a document from text; indexing starts at once (follow it with
-        `wait_until_indexed(dataset_id, result.batch)`). `indexing_technique` is
-        required when the knowledge base has none yet. Sends to
-        `document/create_by_text`, the path every server version serves."""
+        `wait_until_indexed(dataset_id, result.batch)`). PulseAI documents
+        `indexing_technique` as required only while the knowledge base has none;
+        Dify 1.9.1 requires it on every call (pass the knowledge base's own to work
+        with both). Sends to `document/create_by_text`, which every version serves."""
         body = {
             "name": check_text("name", name),
             "text": check_text("text", text),
@@ -153,7 +168,13 @@ class Documents(Resource):
             ),
         }
         path = f"{self._base(dataset_id)}/document/create_by_text"
-        return await self._send(path, body, options)
+        with _explain_refusal(
+            indexing_technique is None,
+            "indexing_technique",
+            "this server wants indexing_technique on every create_from_text, as Dify 1.9.1 "
+            "does: pass the knowledge base's own, 'economy' or 'high_quality'",
+        ):
+            return await self._send(path, body, options)
 
     async def create_from_file(
         self,
@@ -197,8 +218,11 @@ class Documents(Resource):
         retrieval_model: RetrievalModel | Mapping[str, Any] | None = None,
         **options: Unpack[RequestOptions],
     ) -> DocumentBatch:
-        """Rename a document and/or replace its text (which re-indexes it; the server
-        wants `name` along with `text`). Sends to `update_by_text`."""
+        """Replace a document's text (which re-indexes it; the server wants `name` along
+        with `text`), or rename it. A name alone is a rename per PulseAI's
+        documentation; Dify 1.9.1 refuses it ("Data source or Process rule is
+        required"): there, send `text` (or a `process_rule`) with the new name, which
+        re-indexes the document. Sends to `update_by_text`."""
         if text is not None and name is None:
             raise PulseValidationError("name is required when text is given")
         body = _settings(
@@ -214,7 +238,13 @@ class Documents(Resource):
         if not body:
             raise PulseValidationError("nothing to update: pass name, text or settings")
         path = f"{self._doc(dataset_id, document_id)}/update_by_text"
-        return await self._send(path, body, options)
+        with _explain_refusal(
+            text is None and process_rule is None,
+            "Data source or Process rule is required",
+            "this server cannot rename a document alone, as Dify 1.9.1 cannot: send text= "
+            "(or a process_rule) with the name, which re-indexes it",
+        ):
+            return await self._send(path, body, options)
 
     async def update_with_file(
         self,

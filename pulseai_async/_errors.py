@@ -618,6 +618,19 @@ def _code_and_message(body: Any, status: int, reason: str) -> tuple[str | None, 
     return None, (text[:500] or f"{status} {reason}".strip())
 
 
+_NO_SUCH_ENDPOINT = (
+    "the server has no such endpoint (it answered a generic 404 page, not an API error): "
+    "check base_url, which usually ends in '/v1' (for a self-hosted Dify: "
+    "'http://your-host/v1')"
+)
+
+
+def _no_such_route(body: Any, message: str) -> bool:
+    """A 404 from the web server's router (an HTML page, or Werkzeug's wording), not the
+    API's "... Not Exists." for a resource."""
+    return not isinstance(body, Mapping) or message.startswith("The requested URL was not found")
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header given as seconds or as an HTTP date."""
     if not value:
@@ -670,6 +683,8 @@ def make_status_error(
     the target from `redirect_target`), for the request `method path`."""
     body = _parse_body(raw_body)
     code, message = _code_and_message(body, status, reason)
+    if status == 404 and _no_such_route(body, message):
+        message = f"{message}: {_NO_SUCH_ENDPOINT}"
     cls = error_class_for(status, code, message)
     fields: dict[str, Any] = {
         "status": status,

@@ -45,7 +45,7 @@ from ._transport import TRANSPORT_ERRORS, release
 __all__ = ["ChatStream"]
 
 _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
-_TERMINAL_EVENTS = (MessageEnd, WorkflowFinished, WorkflowPaused, TTSMessageEnd)
+_TERMINAL_EVENTS = (MessageEnd, WorkflowPaused, TTSMessageEnd)
 
 
 class ChatStream(ResponseStream[ChatEvent]):
@@ -75,7 +75,14 @@ class ChatStream(ResponseStream[ChatEvent]):
         """Set by `message_end`: usage and retriever resources."""
         self.events_received = 0
         self.finished = False
-        """True once a terminal event arrived (`message_end`, `workflow_finished`, ...)."""
+        """True once the answer is complete: at `message_end` (which brings usage; on a
+        chatflow it follows `workflow_finished`), or at the end of a stream whose
+        `workflow_finished` no `message_end` followed."""
+        self.workflow_status: str | None = None
+        """A chatflow's final status, from `workflow_finished`: `succeeded`, `failed`,
+        `stopped` (None on a plain chat app, or before it arrives). A failed run's
+        `error` event, which follows it, is raised."""
+        self._workflow_finished = False
         self.replaced = False
         """True if output moderation replaced the answer (`message_replace`)."""
 
@@ -135,6 +142,8 @@ class ChatStream(ResponseStream[ChatEvent]):
         finally:
             release(response)
             self._ended(sys.exc_info()[1])
+        if self._workflow_finished and not self.finished:
+            self.finished = True  # a workflow_finished that no message_end followed
         if not self.finished and not self._closed:
             raise self._interrupted("the stream ended before its terminal event")
 
@@ -149,6 +158,9 @@ class ChatStream(ResponseStream[ChatEvent]):
         elif kind is MessageReplace:
             self._text_parts = [event.answer]  # type: ignore[union-attr]
             self.replaced = True
+        elif kind is WorkflowFinished:
+            self.workflow_status = event.data.status  # type: ignore[union-attr]
+            self._workflow_finished = True
         elif kind is ErrorEvent:
             call = self._open_response.trace.call
             raise make_stream_error(
@@ -164,7 +176,7 @@ class ChatStream(ResponseStream[ChatEvent]):
             self._learn_ids(event)
 
     def _complete(self) -> bool:
-        return self.finished
+        return self.finished or self._workflow_finished
 
     def _text_room(self) -> int:
         """How many more characters the text may grow by (compacting it into one

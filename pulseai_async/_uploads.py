@@ -17,7 +17,7 @@ from typing import IO, Any, Protocol, runtime_checkable
 
 import aiohttp
 import anyio
-from aiohttp.payload import AsyncIterablePayload, BytesPayload, Payload
+from aiohttp.payload import AsyncIterablePayload, BytesIOPayload, Payload
 
 from ._errors import PulseValidationError
 
@@ -66,7 +66,8 @@ class Upload:
 
     def payload(self) -> Payload:
         if self._data is not None:
-            return BytesPayload(self._data, content_type=self.content_type)
+            # a file object: aiohttp warns (ResourceWarning) about raw bytes over 1 MiB
+            return BytesIOPayload(io.BytesIO(self._data), content_type=self.content_type)
         assert self._open_chunks is not None
         return _SizedStream(self._open_chunks(), self.size, content_type=self.content_type)
 

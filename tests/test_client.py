@@ -11,13 +11,14 @@ import pytest
 from aiohttp import web
 
 import pulseai_async as pa
-from pulseai_async.testing import Emulator
+from pulseai_async.testing import Emulator, Fault
 
 from .conftest import FAST_RETRIES, Serve
 
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.pulseai_emulator(request_ids=True)  # Dify 1.9.1 sends no request id
 async def test_send_then_delete_happy_path(emulator: Emulator) -> None:
     emulator.answer = "Paris is the capital of France."
     async with emulator.client() as pulse:
@@ -52,11 +53,22 @@ async def test_delete_accepts_both_server_styles(emulator: Emulator, style: int)
         assert await pulse.conversations.delete(message.conversation_id, user="u") is None
 
 
-async def test_delete_unknown_conversation_is_not_found(pulse: pa.AsyncPulse) -> None:
+async def test_delete_of_an_unknown_conversation_succeeds(pulse: pa.AsyncPulse) -> None:
+    # Dify 1.9.1 answers 204 for any id, known or not (PulseAI documents a 404)
+    assert await pulse.conversations.delete(str(uuid.uuid4()), user="u") is None
+
+
+async def test_delete_of_a_conversation_a_server_does_not_know_is_typed(
+    emulator: Emulator, pulse: pa.AsyncPulse
+) -> None:
+    conversation_id = str(uuid.uuid4())
+    not_found = Fault.http_error(404, "not_found", message="Conversation Not Exists.")
+    emulator.faults.add(not_found.on(f"/conversations/{conversation_id}", "DELETE"))
     with pytest.raises(pa.ConversationNotFoundError):
-        await pulse.conversations.delete(str(uuid.uuid4()), user="u")
+        await pulse.conversations.delete(conversation_id, user="u")
 
 
+@pytest.mark.pulseai_emulator(request_ids=True)  # Dify 1.9.1 sends no request id
 @pytest.mark.parametrize(
     ("code", "cls"),
     [

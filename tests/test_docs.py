@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from pulseai_async import MessageEvent
 from pulseai_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
@@ -136,11 +137,13 @@ async def test_responses_and_events_have_short_readable_reprs(emulator: Emulator
         async with pulse.chat.stream("hello", user="nb") as stream:
             events = [event async for event in stream]
         shown = repr(pulse)
-    first, end = events[0], events[-1]
+    first = next(event for event in events if isinstance(event, MessageEvent))
+    end = events[-1]
     assert repr(first) == (
         f"MessageEvent(conversation_id={first.conversation_id!r}, "
         f"message_id={first.message_id!r}, created_at={first.created_at!r}, "
-        f"task_id={first.task_id!r}, id={first.id!r}, answer='Hi ')"  # type: ignore[union-attr]
+        f"task_id={first.task_id!r}, id={first.id!r}, answer='Hi ', "
+        "from_variable_selector=['answer', 'answer'])"
     )
     assert repr(end).startswith("MessageEnd(") and "usage=Usage(prompt_tokens=1" in repr(end)
     assert "None" not in repr(reply)  # fields the server did not send stay out of the way

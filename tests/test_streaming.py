@@ -30,8 +30,8 @@ async def test_ten_thousand_events_yield_exactly_the_text(emulator: Emulator) ->
         deltas = 0
         async with pulse.chat.stream("long", user="u") as stream:
             async for event in stream:
-                if isinstance(event, pa.MessageEvent):
-                    deltas += 1
+                if isinstance(event, pa.MessageEvent) and event.answer:
+                    deltas += 1  # a chatflow also streams an empty `sys.files` piece
         assert deltas == 10_000
         assert stream.text == LONG_ANSWER
         assert stream.finished
@@ -42,15 +42,16 @@ async def test_ten_thousand_events_yield_exactly_the_text(emulator: Emulator) ->
 
 async def test_ids_are_known_from_the_first_event(pulse: pa.AsyncPulse) -> None:
     async with pulse.chat.stream("hi", user="u") as stream:
-        first = await stream.__anext__()
-        assert isinstance(first, pa.MessageEvent)
+        first = await stream.__anext__()  # a chatflow's `workflow_started`
+        assert isinstance(first, pa.WorkflowStarted)
         assert stream.task_id == first.task_id
         assert stream.conversation_id == first.conversation_id
         assert stream.message_id is not None
         rest = await stream.final_text()
-    assert rest.startswith(first.answer)
+    assert rest.startswith("You asked: hi")
 
 
+@pytest.mark.pulseai_emulator(app_mode="chat")  # one `message` event per token
 async def test_helpers_text_deltas_final_text_and_message(emulator: Emulator) -> None:
     emulator.answer = "one two three"
     async with emulator.client() as pulse:
@@ -169,6 +170,7 @@ async def test_in_stream_error_raises_the_mapped_class(
     assert emulator.hits("/chat-messages") == 1  # never retried after events were yielded
 
 
+@pytest.mark.pulseai_emulator(app_mode="chat")  # both modes: tests/reliability/test_faults.py
 async def test_dropped_connection_raises_with_the_partial_text(emulator: Emulator) -> None:
     emulator.answer = "a b c d e f g h i j"
     emulator.faults.add(path="/chat-messages", after_events=4, drop=True)

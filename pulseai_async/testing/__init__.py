@@ -23,7 +23,18 @@ anyio.run(main)
 ```
 """
 
-from ._emulator import AnswerFunction, Emulator, RecordedRequest
+from ._chatflow import AnswerNode, Chatflow, HttpNode
+from ._emulator import AnswerFunction, AppMode, Emulator, RecordedRequest
 from ._faults import Fault, FaultPlan
 
-__all__ = ["AnswerFunction", "Emulator", "Fault", "FaultPlan", "RecordedRequest"]
+__all__ = [
+    "AnswerFunction",
+    "AnswerNode",
+    "AppMode",
+    "Chatflow",
+    "Emulator",
+    "Fault",
+    "FaultPlan",
+    "HttpNode",
+    "RecordedRequest",
+]

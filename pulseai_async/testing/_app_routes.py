@@ -91,7 +91,8 @@ def parameters(emulator: Emulator) -> dict[str, Any]:
 
 def setup(app: web.Application, emulator: Emulator) -> None:
     async def info(request: web.Request) -> web.Response:
-        return ok(emulator, INFO)
+        mode = "chat" if emulator.chatflow_of(request) is None else "advanced-chat"
+        return ok(emulator, {**INFO, "mode": mode})
 
     async def params(request: web.Request) -> web.Response:
         return ok(emulator, parameters(emulator))

@@ -1,23 +1,20 @@
 """Emulated Speech to Text and Text to Audio (v1 and the PulseAI v2 path).
 
-Text to Audio streams a small valid WAV file whose samples are computed from the text,
-so the same text always gives the same bytes (`synthesize`).
+Text to Audio streams `audio/mpeg`, as Dify sends: a small valid MP3 (an ID3 tag naming
+the text, then silent MPEG-1 Layer III frames, two per character), so the same text
+always gives the same bytes (`synthesize`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import struct
-import sys
-from array import array
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ._multipart import check_size, read_upload
 from ._routes import Refusal, json_and_user, ok, user_of
-from ._state import new_id
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -25,37 +22,24 @@ if TYPE_CHECKING:
 __all__ = ["AUDIO_EXTENSIONS", "setup", "synthesize"]
 
 AUDIO_EXTENSIONS = frozenset({"mp3", "mp4", "mpeg", "mpga", "m4a", "wav", "webm", "amr"})
-SAMPLE_RATE = 16_000
-SAMPLES_PER_CHAR = 400
+FRAMES_PER_CHAR = 2
 CHUNK = 16 * 1024
+# MPEG-1 Layer III, 128 kbit/s, 44.1 kHz, mono: 417-byte frames of 1152 samples; all-zero
+# side information and main data decode as silence.
+SILENT_FRAME = b"\xff\xfb\x90\xc0" + bytes(413)
+
+
+def _syncsafe(size: int) -> bytes:
+    """ID3v2 sizes: 7 bits per byte."""
+    return bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
 
 
 def synthesize(text: str) -> bytes:
-    """A 16 kHz mono 16-bit PCM WAV: one short tone per character of `text`."""
-    samples = array("h")
-    for char in text:
-        step = 2 * math.pi * (200 + (ord(char) % 64) * 20) / SAMPLE_RATE
-        samples.extend(int(8000 * math.sin(i * step)) for i in range(SAMPLES_PER_CHAR))
-    if sys.byteorder == "big":  # WAV samples are little-endian
-        samples.byteswap()
-    pcm = samples.tobytes()
-    header = struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        b"RIFF",
-        36 + len(pcm),
-        b"WAVE",
-        b"fmt ",
-        16,
-        1,  # PCM
-        1,  # mono
-        SAMPLE_RATE,
-        SAMPLE_RATE * 2,
-        2,
-        16,
-        b"data",
-        len(pcm),
-    )
-    return header + pcm
+    """An MP3 of `text`: an ID3v2.3 tag whose title is the text, then silence."""
+    title = b"\x01" + text.encode("utf-16")  # UTF-16 with a byte-order mark
+    frame = b"TIT2" + struct.pack(">IH", len(title), 0) + title
+    tag = b"ID3\x03\x00\x00" + _syncsafe(len(frame)) + frame
+    return tag + SILENT_FRAME * (FRAMES_PER_CHAR * max(len(text), 1))
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
@@ -85,8 +69,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         if not isinstance(text, str) or not text.strip():
             raise Refusal(400, "invalid_param", "text or message_id is required.")
         audio = synthesize(text)
-        headers = {"Content-Type": "audio/wav", "X-Request-Id": new_id()}
-        response = web.StreamResponse(headers=headers)
+        response = web.StreamResponse(headers={"Content-Type": "audio/mpeg"})
         response.enable_chunked_encoding()
         await response.prepare(request)
         for start in range(0, len(audio), CHUNK):

@@ -1,4 +1,4 @@
-"""Emulated conversation endpoints: list (paged by `last_id`), rename, delete."""
+"""Emulated conversation endpoints: list (paged by `last_id`), rename, delete, variables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._routes import Refusal, deleted, int_arg, json_and_user, keyset_page, ok
+from ._routes import NOT_FOUND, UUID, Refusal, deleted, int_arg, json_and_user, keyset_page, ok
 from ._state import Conversation, now
 
 if TYPE_CHECKING:
@@ -63,10 +63,24 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         return ok(emulator, conversation.public())
 
     async def delete(request: web.Request) -> web.Response:
-        _, conversation = await conversation_of(request)
-        emulator.state.delete_conversation(conversation.id)
+        """As Dify 1.9.1: any UUID is deleted, whoever's it is, known or not (204)."""
+        await json_and_user(request)
+        conversation_id = request.match_info["conversation_id"]
+        if not UUID.match(conversation_id):
+            raise Refusal(404, "not_found", NOT_FOUND)  # the route takes only UUIDs
+        if conversation_id in emulator.state.conversations:
+            emulator.state.delete_conversation(conversation_id)
         return deleted(emulator)
 
+    async def variables(request: web.Request) -> web.Response:
+        """A chatflow's conversation variables: the emulated apps declare none."""
+        user = request.query.get("user", "")
+        if emulator.state.conversation(request.match_info["conversation_id"], user) is None:
+            raise Refusal(404, "not_found", "Conversation Not Exists.")
+        limit = int_arg(request, "limit", 20, 100)
+        return ok(emulator, {"limit": limit, "has_more": False, "data": []})
+
     app.router.add_get("/v1/conversations", listing)
+    app.router.add_get("/v1/conversations/{conversation_id}/variables", variables)
     app.router.add_post("/v1/conversations/{conversation_id}/name", rename)
     app.router.add_delete("/v1/conversations/{conversation_id}", delete)

@@ -3,11 +3,15 @@
 Run it in-process (`async with Emulator() as emu:`) on a free loopback port, or as a
 process (`python -m pulseai_async.testing --port 8080`). It keeps conversations in
 memory, checks auth, answers with the documented error bodies, and follows fault plans.
+Its defaults are calibrated to Dify 1.9.1's own API server (docs/emulator.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import difflib
+import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -25,25 +29,34 @@ from . import (
     _knowledge_routes,
     _message_routes,
 )
+from ._chatflow import ECHO, FAILING, SLOW, Chatflow
 from ._faults import Fault, FaultPlan, hang_up
 from ._file_routes import UPLOAD_EXTENSIONS
 from ._knowledge_state import KnowledgeState
-from ._routes import Refusal
+from ._routes import NOT_FOUND, Refusal
 from ._state import State, new_id
 from ._wire import JsonStyle, error_response
 
 if TYPE_CHECKING:
     from .._client import AsyncPulse
 
-__all__ = ["AnswerFunction", "Emulator", "RecordedRequest"]
+__all__ = ["AnswerFunction", "AppMode", "Emulator", "RecordedRequest"]
 
 AnswerFunction = Callable[[str], str]
 """Maps the user's query to the full answer text the emulator streams back."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DeleteStyle = Literal["dify", 200, 204]
+"""How deletes answer (see `Emulator`)."""
+AppMode = Literal["advanced-chat", "chat"]
+"""A chatflow app (Dify's `advanced-chat`, the default) or a plain chat app."""
 
 DEFAULT_APP_KEY = "app-emulator-key"
 DEFAULT_KNOWLEDGE_KEY = "dataset-emulator-key"
+DEFAULT_SLOW_APP_KEY = "app-emulator-slow"
+DEFAULT_FAIL_APP_KEY = "app-emulator-fail"
+_ROUTE_VARIABLE = re.compile(r"\{.*\}")  # flask-restx strips `<...>` the same greedy way
+_log = logging.getLogger(__name__)
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "x-signature"})
 _ROUTE_MODULES = (  # each registers its routes with `setup(app, emulator)`
     _chat_routes,
@@ -55,6 +68,10 @@ _ROUTE_MODULES = (  # each registers its routes with `setup(app, emulator)`
     _knowledge_routes,
 )
 _BACKLOG = 2048  # a thousand clients connecting at once must not wait for SYN retries
+
+
+def _bearer_token(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").partition(" ")[2].strip()
 
 
 def default_answer(query: str) -> str:
@@ -102,10 +119,20 @@ class Emulator:
     - `answer`: the text every chat answers with, or a function of the query
       (`AnswerFunction`); None gives a default answer that echoes the query.
     - `token_delay` (or `tokens_per_second`): the pace of streamed tokens.
-    - Old and new server behaviour: `json_style` ("compact" UTF-8, or "ascii"-escaped
-      with spaces as old servers wrote it), `ping_first` (an `event: ping` frame opens
-      each stream), `delete_style` (204 empty, or 200 `{"result": "success"}`),
-      `event_ids` (an `id:` line before each event, as the newest servers send).
+    - `app_mode`: "advanced-chat" (a chatflow: workflow and node events around the
+      answer, as Dify 1.9.1 streams them) or "chat" (a plain chat app: `message`
+      events, then `message_end`). Two more chatflow apps answer to their own keys:
+      `slow_app_key` (an HTTP node sleeps `query` seconds) and `fail_app_key` (an HTTP
+      node fails the run), like the apps the live contract suite uses.
+    - Server variants: `json_style` ("dify": the encodings Dify 1.9.1 mixes; "compact"
+      UTF-8; or "ascii"-escaped with spaces), `ping_interval` (an `event: ping` every
+      so many seconds of a stream, 10 by default; None: never), `ping_first` (a ping
+      opens each stream, as no Dify 1.9.1 does), `delete_style` (204 empty, 200
+      `{"result": "success"}`, or "dify": 204 for conversations, 200 `204` for the
+      Knowledge API), `event_ids` (an `id:` line before each event),
+      `request_ids` (an `X-Request-Id` header on every answer, which Dify 1.9.1 does
+      not send), `server_version` (`Server: gunicorn` and `X-Version`, as Dify sends;
+      None: aiohttp's own `Server` header).
     - `faults`: a `FaultPlan` of scripted misbehaviour (see `Fault`).
     - `requests`: every request received, as `RecordedRequest`s, in order.
     - `state`: the in-memory conversations and messages.
@@ -124,10 +151,16 @@ class Emulator:
         knowledge_api_key: str = DEFAULT_KNOWLEDGE_KEY,
         answer: str | AnswerFunction | None = None,
         token_delay: float = 0.0,
-        json_style: JsonStyle = "compact",
-        ping_first: bool = True,
-        delete_style: Literal[200, 204] = 204,
+        app_mode: AppMode = "advanced-chat",
+        json_style: JsonStyle = "dify",
+        ping_interval: float | None = 10.0,
+        ping_first: bool = False,
+        delete_style: DeleteStyle = "dify",
         event_ids: bool = False,
+        request_ids: bool = False,
+        server_version: str | None = "1.9.1",
+        slow_app_key: str = DEFAULT_SLOW_APP_KEY,
+        fail_app_key: str = DEFAULT_FAIL_APP_KEY,
         host: str = "127.0.0.1",
         port: int = 0,
         record_bodies: bool = True,
@@ -143,10 +176,20 @@ class Emulator:
         self.knowledge_api_key = knowledge_api_key
         self.answer = answer
         self.token_delay = token_delay
+        self.app_mode: AppMode = app_mode
         self.json_style: JsonStyle = json_style
+        self.ping_interval = ping_interval
         self.ping_first = ping_first
-        self.delete_style = delete_style
+        self.delete_style: DeleteStyle = delete_style
         self.event_ids = event_ids
+        self.request_ids = request_ids
+        self.server_version = server_version
+        self.chatflow: Chatflow = ECHO
+        """The graph the main app runs in "advanced-chat" mode."""
+        self.chatflows: dict[str, Chatflow] = {slow_app_key: SLOW, fail_app_key: FAILING}
+        """More chatflow apps, by app key."""
+        self.app_id = new_id()
+        self.workflow_id = new_id()
         self.host = host
         self.port = port
         self.record_bodies = record_bodies
@@ -206,6 +249,14 @@ class Emulator:
         self.state = State()
         self.knowledge = KnowledgeState()
 
+    def chatflow_of(self, request: web.Request) -> Chatflow | None:
+        """For route modules: the graph of the app the request's key belongs to (None
+        for a plain chat app)."""
+        token = _bearer_token(request)
+        if token in self.chatflows:
+            return self.chatflows[token]
+        return self.chatflow if self.app_mode == "advanced-chat" else None
+
     def take_stream_fault(self, request: web.Request) -> Fault | None:
         """For route modules: the stream fault for a streamed answer about to start.
 
@@ -222,7 +273,18 @@ class Emulator:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
         for module in _ROUTE_MODULES:
             module.setup(app, self)
+        app.on_response_prepare.append(self._add_headers)
         return app
+
+    async def _add_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        """The headers every answer carries (streamed ones too), as the server sends."""
+        if self.server_version is not None:
+            response.headers["Server"] = "gunicorn"
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["X-Version"] = self.server_version
+            response.headers["X-Env"] = "PRODUCTION"
+        if self.request_ids:
+            response.headers.setdefault("X-Request-Id", new_id())
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -230,10 +292,7 @@ class Emulator:
         recordable = request.can_read_body and not request.content_type.startswith("multipart/")
         body = await request.read() if self.record_bodies and recordable else b""
         self.requests.append(self._record(request, path, body))
-        response = await self._respond(request, handler, path)
-        if not response.prepared:  # streamed answers set their own
-            response.headers["X-Request-Id"] = new_id()
-        return response
+        return await self._respond(request, handler, path)
 
     def _record(self, request: web.Request, path: str, body: bytes) -> RecordedRequest:
         # A toy key ("k") would be found everywhere: mask only key-like strings.
@@ -262,7 +321,7 @@ class Emulator:
     ) -> web.StreamResponse:
         try:
             if not request.path.startswith("/v1/"):
-                raise Refusal(404, "not_found", "The requested URL was not found on the server.")
+                raise Refusal(404, "not_found", NOT_FOUND)
             self._check_auth(request, path)
             fault = self.faults.take(request.method, path)
             if fault is not None:
@@ -274,17 +333,38 @@ class Emulator:
                     return self._fault_response(fault)
             return await handler(request)
         except Refusal as refused:
+            message = refused.message
+            if refused.status == 404 and message and request.match_info.route.resource:
+                message = self._help_on_404(request, message)
             return error_response(
                 refused.status,
                 refused.code,
-                refused.message,
+                message,
                 style=self.json_style,
                 headers=refused.headers,
             )
-        except web.HTTPException as exc:  # the router's own 404 and 405
-            if exc.status in (404, 405):
-                return error_response(exc.status, style=self.json_style)
-            raise
+        except web.HTTPException as exc:  # the router's 404 and 405, aiohttp's 413, ...
+            message = NOT_FOUND if exc.status == 404 else None
+            return error_response(exc.status, message=message, style=self.json_style)
+        except Exception:  # a bug here must still look like the platform, not aiohttp
+            _log.exception("the emulator failed on %s %s", request.method, path)
+            return error_response(500, "unknown", "Internal Server Error", style=self.json_style)
+
+    @staticmethod
+    def _help_on_404(request: web.Request, message: str) -> str:
+        """flask-restx's 404 help: the routes whose paths look like the one requested."""
+        rules = {}
+        for resource in request.app.router.resources():
+            rule = resource.canonical
+            rules[_ROUTE_VARIABLE.sub("", rule)] = re.sub(r"\{(\w+)\}", r"<\1>", rule)
+        close = difflib.get_close_matches(request.path, list(rules))
+        if not close:
+            return message
+        suggestions = " or ".join(rules[match] for match in close)
+        return (
+            f"{message.rstrip('.')}. You have requested this URI [{request.path}] but did "
+            f"you mean {suggestions} ?"
+        )
 
     def _fault_response(self, fault: Fault) -> web.Response:
         assert fault.status is not None
@@ -299,7 +379,8 @@ class Emulator:
         )
 
     def _check_auth(self, request: web.Request, path: str) -> None:
-        """Each API has its own key: `/datasets` takes the knowledge key, the rest the app's."""
+        """Each API has its own key: `/datasets` takes the knowledge key, the rest the
+        app's (the main app's, or another chatflow's)."""
         header = request.headers.get("Authorization", "")
         scheme, space, token = header.partition(" ")
         if not space:
@@ -307,8 +388,11 @@ class Emulator:
         elif scheme.lower() != "bearer":
             message = "Authorization scheme must be 'Bearer'"
         else:
-            knowledge = path.startswith("/datasets")
-            if token.strip() == (self.knowledge_api_key if knowledge else self.api_key):
+            token = token.strip()
+            if path.startswith("/datasets"):
+                if token == self.knowledge_api_key:
+                    return
+            elif token == self.api_key or token in self.chatflows:
                 return
             message = "Access token is invalid"
         challenge = {"WWW-Authenticate": 'Bearer realm="api"'}

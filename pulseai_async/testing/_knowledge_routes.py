@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import msgspec
 from aiohttp import web
@@ -38,15 +38,41 @@ TEXT_TYPES = frozenset({"txt", "md", "markdown", "mdx", "html", "htm", "csv", "j
 FILE_TYPES = TEXT_TYPES | {"pdf", "docx", "xlsx", "xls", "pptx", "epub", "eml", "msg", "properties"}
 STATUS_ACTIONS = ("enable", "disable", "archive", "un_archive")
 MAX_QUERY = 250
+_TECHNIQUE_REQUIRED = (
+    "1 validation error for KnowledgeConfig\nindexing_technique\n  Input should be "
+    "'high_quality' or 'economy' [type=literal_error, input_value=None, input_type=NoneType]"
+)
+
+
+def _page_of(request: web.Request) -> int:
+    """`page` as Dify 1.9.1 reads it: not a number is 1, and below 1 serves page 1
+    (the answer still echoes the page asked for)."""
+    try:
+        return int(request.query.get("page") or 1)
+    except ValueError:
+        return 1
 
 
 def _paged(request: web.Request, items: list[dict[str, Any]], legacy: bool) -> dict[str, Any]:
-    page = int_arg(request, "page", 1, 1_000_000)
+    page = _page_of(request)
     limit = int_arg(request, "limit", 20, 100)
-    start = (page - 1) * limit
+    start = (max(page, 1) - 1) * limit
     data = items[start : start + limit]
     has_more = len(data) == limit if legacy else start + limit < len(items)
     return {"data": data, "has_more": has_more, "limit": limit, "total": len(items), "page": page}
+
+
+def _settings_of(fields: dict[str, str]) -> dict[str, Any]:
+    """A multipart form's `data` field: the document's settings as a JSON object."""
+    if not fields.get("data"):
+        return {}
+    try:
+        settings = msgspec.json.decode(fields["data"])
+    except msgspec.DecodeError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise Refusal(400, "invalid_param", "data must be a JSON object.")
+    return settings
 
 
 def _technique_of(settings: dict[str, Any]) -> str | None:
@@ -153,8 +179,23 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         emulator.knowledge.batches[batch] = [document.id]
         return {"document": document.public(), "batch": batch}
 
-    async def upload_of(request: web.Request) -> tuple[dict[str, Any], ReceivedFile, str]:
-        fields, file = await read_upload(request)
+    @overload
+    async def upload_of(
+        request: web.Request, *, file_required: Literal[True] = True
+    ) -> tuple[dict[str, Any], ReceivedFile, str]: ...
+
+    @overload
+    async def upload_of(
+        request: web.Request, *, file_required: bool
+    ) -> tuple[dict[str, Any], ReceivedFile | None, str | None]: ...
+
+    async def upload_of(
+        request: web.Request, *, file_required: bool = True
+    ) -> tuple[dict[str, Any], ReceivedFile | None, str | None]:
+        fields, file = await read_upload(request, file_required=file_required)
+        settings = _settings_of(fields)
+        if file is None:
+            return settings, None, None
         if len(file.data) > emulator.knowledge_max_file_size:
             raise Refusal(
                 413,
@@ -164,14 +205,6 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             )
         if file.extension not in FILE_TYPES:
             raise Refusal(415, "unsupported_file_type", "File type not allowed.")
-        settings: Any = {}
-        if fields.get("data"):
-            try:
-                settings = msgspec.json.decode(fields["data"])
-            except msgspec.DecodeError:
-                settings = None
-            if not isinstance(settings, dict):
-                raise Refusal(400, "invalid_param", "data must be a JSON object.")
         if file.extension in TEXT_TYPES:
             text = file.data.decode("utf-8", "replace")
         else:  # the emulator parses no binary formats: index the file's name
@@ -228,7 +261,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         del emulator.knowledge.datasets[dataset.id]
         for document in dataset.documents.values():
             emulator.knowledge.batches.pop(document.batch, None)
-        return deleted(emulator)
+        return deleted(emulator, knowledge=True)
 
     # --- documents --------------------------------------------------------------------
 
@@ -240,6 +273,8 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             raise Refusal(400, "invalid_param", "name is required.")
         if not isinstance(text, str):
             raise Refusal(400, "invalid_param", "text is required.")
+        if body.get("indexing_technique") is None:  # Dify 1.9.1's pydantic KnowledgeConfig
+            raise Refusal(400, "invalid_param", _TECHNIQUE_REQUIRED)
         return ok(emulator, add_document(dataset, name, text, body, None))
 
     async def create_by_file(request: web.Request) -> web.Response:
@@ -278,13 +313,15 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         text = body.get("text")
         if text is not None and not (isinstance(text, str) and isinstance(body.get("name"), str)):
             raise Refusal(400, "invalid_param", "Both text and name must be strings.")
-        return update(dataset, document, body, text, None)
+        return update(dataset, document, body, text or None, None)  # "" keeps the content
 
     async def update_by_file(request: web.Request) -> web.Response:
+        """Without a file, only the settings change (Dify 1.9.1 allows that)."""
         dataset, document = document_of(request)
         editable(document)
-        settings, file, text = await upload_of(request)
-        settings.setdefault("name", file.filename)
+        settings, file, text = await upload_of(request, file_required=False)
+        if file is not None:
+            settings.setdefault("name", file.filename)
         return update(dataset, document, settings, text, file)
 
     async def delete_document(request: web.Request) -> web.Response:
@@ -298,7 +335,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             raise Refusal(400, "document_indexing", "Cannot delete document during indexing.")
         del dataset.documents[found.id]
         emulator.knowledge.batches.pop(found.batch, None)
-        return deleted(emulator)
+        return deleted(emulator, knowledge=True)
 
     async def list_documents(request: web.Request) -> web.Response:
         dataset = dataset_of(request)
@@ -425,7 +462,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
     async def delete_segment(request: web.Request) -> web.Response:
         document, segment = segment_of(request)
         document.segments.remove(segment)
-        return deleted(emulator)
+        return deleted(emulator, knowledge=True)
 
     # --- retrieval ------------------------------------------------------------------------
 
@@ -462,10 +499,11 @@ def setup(app: web.Application, emulator: Emulator) -> None:
             if segment.enabled and segment.stats is not None
         ]
         stats = [segment.stats for _, segment in candidates if segment.stats is not None]
-        records = []
+        keyword = method == "keyword_search"  # Dify 1.9.1: no score, no child chunks
+        records: list[dict[str, Any]] = []
         for index, raw_score in rank(query, stats):
             score = round(raw_score, 6)  # as sent, so a threshold copied from a score holds
-            if threshold is not None and score < threshold:
+            if threshold is not None and not keyword and score < threshold:
                 break
             document, segment = candidates[index]
             segment.hit_count += 1
@@ -481,10 +519,10 @@ def setup(app: web.Application, emulator: Emulator) -> None:
                             "doc_metadata": None,
                         },
                     },
-                    "child_chunks": [],
-                    "score": score,
+                    "child_chunks": None if keyword else [],
+                    "score": None if keyword else score,
                     "tsne_position": None,
-                    "files": [],
+                    **({} if keyword else {"files": []}),
                 }
             )
             if len(records) >= int(top_k):

@@ -26,6 +26,10 @@ from ._state import new_id
 
 __all__ = ["KnowledgeBase", "KnowledgeState", "StoredDocument", "StoredSegment", "split_text"]
 
+ACCOUNT_ID = "3f1c2a9e-6b7d-4e8f-9a0b-1c2d3e4f5a6b"
+"""The account behind the knowledge key: `created_by`/`updated_by` are account ids
+(UUIDs) on the platform, never names."""
+
 STEPS = ("waiting", "parsing", "cleaning", "splitting", "indexing")
 INDEXING_STEPS = 2  # the `indexing` step lasts this many step lengths
 AUTOMATIC_RULES: dict[str, Any] = {
@@ -117,7 +121,7 @@ class StoredSegment(msgspec.Struct, kw_only=True):
             "disabled_at": None if self.enabled else self.updated_at,
             "disabled_by": None,
             "status": status,
-            "created_by": "emulator",
+            "created_by": ACCOUNT_ID,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "indexing_at": self.created_at,
@@ -270,7 +274,7 @@ class StoredDocument(msgspec.Struct, kw_only=True):
             "dataset_process_rule_id": None,
             "name": self.name,
             "created_from": "api",
-            "created_by": "emulator",
+            "created_by": ACCOUNT_ID,
             "created_at": self.created_at,
             "tokens": tokens if status == "completed" else 0,
             "indexing_status": status,
@@ -328,9 +332,9 @@ class KnowledgeBase(msgspec.Struct, kw_only=True):
             "app_count": self.app_count,
             "document_count": len(self.documents),
             "word_count": sum(len(doc.text) for doc in self.documents.values()),
-            "created_by": "emulator",
+            "created_by": ACCOUNT_ID,
             "created_at": self.created_at,
-            "updated_by": "emulator",
+            "updated_by": ACCOUNT_ID,
             "updated_at": self.updated_at,
             "embedding_model": (self.embedding_model or "text-embedding-3-small") if high else None,
             "embedding_model_provider": (self.embedding_model_provider or "openai")

@@ -70,10 +70,12 @@ def setup(app: web.Application, emulator: Emulator) -> None:
         return message
 
     async def history(request: web.Request) -> web.Response:
-        conversation_id = request.query.get("conversation_id", "")
-        if not conversation_id:
+        if "conversation_id" not in request.query:
             raise Refusal(400, "invalid_param", "conversation_id is required.")
+        conversation_id = request.query["conversation_id"]
         limit = int_arg(request, "limit", 20, 100)
+        if not conversation_id:  # Dify 1.9.1: an empty id is an empty page
+            return ok(emulator, {"limit": limit, "has_more": False, "data": []})
         conversation = emulator.state.conversation(conversation_id, request.query.get("user", ""))
         if conversation is None:
             raise Refusal(404, "not_found", "Conversation Not Exists.")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import msgspec
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ._routes import Refusal
 
@@ -20,12 +23,61 @@ class ReceivedFile(msgspec.Struct, kw_only=True):
         return self.filename.rsplit(".", 1)[-1].lower() if "." in self.filename else ""
 
 
+@overload
 async def read_upload(
-    request: web.Request, *, file_field: str = "file", no_file_code: str = "no_file_uploaded"
-) -> tuple[dict[str, str], ReceivedFile]:
-    """The form's plain fields and its one file; anything else is the documented 400."""
+    request: web.Request,
+    *,
+    file_field: str = "file",
+    no_file_code: str = "no_file_uploaded",
+    file_required: Literal[True] = True,
+) -> tuple[dict[str, str], ReceivedFile]: ...
+
+
+@overload
+async def read_upload(
+    request: web.Request,
+    *,
+    file_field: str = "file",
+    no_file_code: str = "no_file_uploaded",
+    file_required: bool,
+) -> tuple[dict[str, str], ReceivedFile | None]: ...
+
+
+async def read_upload(
+    request: web.Request,
+    *,
+    file_field: str = "file",
+    no_file_code: str = "no_file_uploaded",
+    file_required: bool = True,
+) -> tuple[dict[str, str], ReceivedFile | None]:
+    """The form's plain fields and its one file; anything else is the documented 400
+    (a form that cannot be parsed counts as one without a file, as on Dify 1.9.1)."""
     if not request.content_type.startswith("multipart/"):
-        raise Refusal(400, no_file_code, "Please upload your file.")
+        if file_required:
+            raise Refusal(400, no_file_code, "Please upload your file.")
+        fields = {}
+        if request.content_type == "application/x-www-form-urlencoded":  # fields, no file
+            fields = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        return fields, None
+    try:
+        fields, files = await _parts(request, file_field)
+    except (ValueError, LookupError, AssertionError, HttpProcessingError):
+        # no boundary, a control byte in a part header, a body cut short, ...
+        fields, files = {}, []
+    if not files:
+        if file_required:
+            raise Refusal(400, no_file_code, "Please upload your file.")
+        return fields, None
+    if len(files) > 1:
+        raise Refusal(400, "too_many_files", "Only one file is allowed.")
+    if not files[0].filename.strip():
+        raise Refusal(400, "filename_not_exists_error", "The specified filename does not exist.")
+    return fields, files[0]
+
+
+async def _parts(
+    request: web.Request, file_field: str
+) -> tuple[dict[str, str], list[ReceivedFile]]:
     fields: dict[str, str] = {}
     files: list[ReceivedFile] = []
     reader = await request.multipart()
@@ -43,13 +95,7 @@ async def read_upload(
             files.append(
                 ReceivedFile(filename=part.filename, content_type=content_type, data=bytes(data))
             )
-    if not files:
-        raise Refusal(400, no_file_code, "Please upload your file.")
-    if len(files) > 1:
-        raise Refusal(400, "too_many_files", "Only one file is allowed.")
-    if not files[0].filename.strip():
-        raise Refusal(400, "filename_not_exists_error", "The specified filename does not exist.")
-    return fields, files[0]
+    return fields, files
 
 
 def check_size(file: ReceivedFile, limit: int, code: str, what: str) -> None:

@@ -7,17 +7,21 @@ never thread the style (or an error response) through their return values.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
 from aiohttp import web
 
-from ._wire import json_response
+from ._wire import Encoding, json_response
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
 
 __all__ = [
+    "BAD_REQUEST",
+    "NOT_FOUND",
+    "UUID",
     "Refusal",
     "deleted",
     "int_arg",
@@ -48,30 +52,45 @@ class Refusal(Exception):
         self.headers = headers
 
 
-def ok(emulator: Emulator, obj: Any, status: int = 200) -> web.Response:
+def ok(
+    emulator: Emulator, obj: Any, status: int = 200, encoding: Encoding = "body"
+) -> web.Response:
     """A JSON answer in the emulator's current `json_style`."""
-    return json_response(obj, emulator.json_style, status)
+    return json_response(obj, emulator.json_style, status, encoding)
 
 
 def success(emulator: Emulator) -> web.Response:
     return ok(emulator, {"result": "success"})
 
 
-def deleted(emulator: Emulator) -> web.Response:
-    """A delete's answer: 204 on new servers, 200 `{"result": "success"}` on old ones."""
-    return web.Response(status=204) if emulator.delete_style == 204 else success(emulator)
+def deleted(emulator: Emulator, *, knowledge: bool = False) -> web.Response:
+    """A delete's answer: 204 on new servers, 200 `{"result": "success"}` on old ones;
+    in the "dify" style, 204 for a conversation and, for a knowledge base, document or
+    chunk, what Dify 1.9.1's `return 204` gives through flask-restx: 200 with body `204`."""
+    if emulator.delete_style == "dify" and knowledge:
+        return ok(emulator, 204)
+    return success(emulator) if emulator.delete_style == 200 else web.Response(status=204)
+
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+NOT_FOUND = (
+    "The requested URL was not found on the server. If you entered the URL manually "
+    "please check your spelling and try again."
+)
+"""Werkzeug's 404 text, what Dify 1.9.1 answers for a path it has no route for."""
+BAD_REQUEST = "The browser (or proxy) sent a request that this server could not understand."
+"""Werkzeug's 400 text, what Dify 1.9.1 answers to a body that is not JSON."""
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
-    """The JSON body as a dict; anything else is the platform's 400."""
+    """The JSON body as a dict; anything else is the platform's 400 (Dify 1.9.1 answers
+    `bad_request` to a body that is not JSON, and a 500 to JSON that is no object)."""
     try:
         body = msgspec.json.decode(await request.read())
     except msgspec.DecodeError:
-        body = None
+        raise Refusal(400, "bad_request", BAD_REQUEST) from None
     if not isinstance(body, dict):
-        raise Refusal(
-            400, "invalid_param", "Invalid JSON payload received or JSON payload is empty."
-        )
+        raise Refusal(400, "invalid_param", "The JSON body must be an object.")
     return body
 
 

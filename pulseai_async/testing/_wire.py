@@ -1,4 +1,11 @@
-"""How the emulator puts bytes on the wire, in the platform's old and new styles."""
+"""How the emulator puts bytes on the wire, in the platform's old and new styles.
+
+Dify 1.9.1 (the calibration server, see docs/emulator.md) writes three encodings: its
+JSON answers through flask-restx (compact, ASCII-escaped, `/` escaped, a newline at the
+end), the blocking chat answer with plain `json.dumps` (`", "` separators, ASCII), and
+stream events with orjson (compact UTF-8). That mix is the "dify" style; "compact"
+(UTF-8 everywhere) and "ascii" (`json.dumps` everywhere) are the older variants.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,9 @@ from typing import Any, Literal
 import msgspec
 from aiohttp import web
 
-__all__ = ["JsonStyle", "dumps", "error_response", "json_response", "sse_data"]
+__all__ = ["Encoding", "JsonStyle", "dumps", "error_response", "json_response", "sse_data"]
 
-JsonStyle = Literal["compact", "ascii"]
+JsonStyle = Literal["dify", "compact", "ascii"]
 
 # Messages the platform sends for its documented error codes.
 ERROR_MESSAGES: dict[str, str] = {
@@ -33,6 +40,8 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_found": "Not Found.",
     "unauthorized": "Access token is invalid",
     "forbidden": "Forbidden.",
+    "method_not_allowed": "The method is not allowed for the requested URL.",
+    "unsupported_media_type": "Unsupported Media Type",
     "too_many_requests": "Too many requests. Please try again later.",
     "internal_server_error": "Internal Server Error, please contact support.",
     "bad_gateway": "Bad Gateway",
@@ -58,6 +67,7 @@ DEFAULT_CODES: dict[int, str] = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    405: "method_not_allowed",
     409: "conflict",
     413: "file_too_large",
     415: "unsupported_file_type",
@@ -70,15 +80,24 @@ DEFAULT_CODES: dict[int, str] = {
 }
 
 
-def dumps(obj: Any, style: JsonStyle) -> bytes:
-    """Old servers: Python `json.dumps` (ASCII-escaped, spaced); new: compact UTF-8."""
-    if style == "ascii":
+Encoding = Literal["body", "blocking", "stream"]
+"""What is being written: a JSON answer, the blocking chat answer, or a stream event."""
+
+
+def dumps(obj: Any, style: JsonStyle, encoding: Encoding = "body") -> bytes:
+    """`obj` as the `style` of server writes it for this `encoding` (module docstring)."""
+    if style == "compact" or (style == "dify" and encoding == "stream"):
+        return msgspec.json.encode(obj)
+    if style == "ascii" or encoding == "blocking":
         return json.dumps(obj).encode()
-    return msgspec.json.encode(obj)
+    return json.dumps(obj, separators=(",", ":")).replace("/", "\\/").encode() + b"\n"
 
 
-def json_response(obj: Any, style: JsonStyle, status: int = 200) -> web.Response:
-    return web.Response(body=dumps(obj, style), status=status, content_type="application/json")
+def json_response(
+    obj: Any, style: JsonStyle, status: int = 200, encoding: Encoding = "body"
+) -> web.Response:
+    body = dumps(obj, style, encoding)
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
 def error_response(
@@ -99,7 +118,7 @@ def error_response(
 
 
 def sse_data(obj: Any, style: JsonStyle) -> bytes:
-    return b"data: " + dumps(obj, style) + b"\n\n"
+    return b"data: " + dumps(obj, style, "stream") + b"\n\n"
 
 
 PING = b"event: ping\n\n"

@@ -13,7 +13,12 @@ async def test_info(pulse: pa.AsyncPulse) -> None:
     assert isinstance(info, pa.AppInfo)
     assert info.name == "PulseAI Emulator"
     assert info.tags == ["emulator", "testing"]
-    assert info.mode == "chat"
+    assert info.mode == "advanced-chat"  # a chatflow, the emulator's default app mode
+
+
+@pytest.mark.pulseai_emulator(app_mode="chat")
+async def test_info_of_a_plain_chat_app(pulse: pa.AsyncPulse) -> None:
+    assert (await pulse.app.info()).mode == "chat"
 
 
 async def test_info_from_an_old_server_without_mode(

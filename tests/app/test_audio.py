@@ -22,16 +22,16 @@ async def test_chunks_and_write_to_give_the_same_bytes(
 ) -> None:
     chunks = []
     async with pulse.audio.text_to_audio(TEXT, user="u") as audio:
-        assert audio.content_type == "audio/wav"
+        assert audio.content_type == "audio/mpeg"  # what Dify sends
         async for chunk in audio:
             chunks.append(chunk)
     assert len(chunks) > 1
     streamed = b"".join(chunks)
-    assert streamed[:4] == b"RIFF" and streamed[8:12] == b"WAVE"
+    assert streamed[:3] == b"ID3" and b"\xff\xfb" in streamed  # an MP3: a tag, then frames
     assert streamed == synthesize(TEXT)
     assert checked_out(pulse) == 0
 
-    target = tmp_path / "hello.wav"
+    target = tmp_path / "hello.mp3"
     written = await pulse.audio.text_to_audio(TEXT, user="u").write_to(target)
     assert written == len(streamed)
     assert target.read_bytes() == streamed

@@ -97,6 +97,7 @@ async def test_a_retried_upload_resends_the_whole_file(
     assert emulator.state.files[uploaded.id].data == data
 
 
+@pytest.mark.pulseai_emulator(request_ids=True)  # Dify 1.9.1 sends no request id
 async def test_an_unsupported_type_raises_unsupported_file_type(
     emulator: Emulator, pulse: pa.AsyncPulse
 ) -> None:

@@ -74,7 +74,7 @@ async def test_suggested_questions(emulator: Emulator, pulse: pa.AsyncPulse) -> 
 
 
 async def test_suggested_questions_disabled_old_style() -> None:
-    emulator = Emulator(suggested_questions_after_answer=False)
+    emulator = Emulator(suggested_questions_after_answer=False, request_ids=True)
     async with emulator, emulator.client() as pulse:
         reply = await pulse.chat.send("hi", user="u")
         with pytest.raises(pa.SuggestedQuestionsDisabledError) as caught:

@@ -61,6 +61,7 @@ async def test_params_options_and_an_empty_answer(emulator: Emulator, pulse: pa.
     assert deleted is None
 
 
+@pytest.mark.pulseai_emulator(request_ids=True)  # Dify 1.9.1 sends no request id
 async def test_errors_are_typed(emulator: Emulator, pulse: pa.AsyncPulse) -> None:
     with pytest.raises(pa.NotFoundError) as caught:
         await pulse.request("GET", "/tenant/does-not-exist")

@@ -16,12 +16,12 @@ PARAGRAPHS = pa.ProcessRule.custom(separator="\n\n", max_tokens=100)
 
 
 async def indexed_document(
-    pulse: pa.AsyncPulse, text: str = TRAVEL, *, technique: str = "high_quality"
+    pulse: pa.AsyncPulse, text: str = TRAVEL, *, technique: pa.IndexingTechnique = "high_quality"
 ) -> tuple[pa.Dataset, pa.Document]:
     """A knowledge base with one completely indexed document, one chunk per paragraph."""
     dataset = await pulse.datasets.create("Travel notes", indexing_technique=technique)
     created = await pulse.datasets.documents.create_from_text(
-        dataset.id, "travel.txt", text, process_rule=PARAGRAPHS
+        dataset.id, "travel.txt", text, indexing_technique=technique, process_rule=PARAGRAPHS
     )
     await pulse.datasets.documents.wait_until_indexed(dataset.id, created.batch, **FAST_POLL)
     return dataset, created.document

@@ -47,7 +47,9 @@ async def test_add_to_a_document_still_indexing_is_not_found(
 ) -> None:
     emulator.indexing_delay = 5.0
     dataset = await pulse.datasets.create("Busy", indexing_technique="economy")
-    created = await pulse.datasets.documents.create_from_text(dataset.id, "a.txt", "text")
+    created = await pulse.datasets.documents.create_from_text(
+        dataset.id, "a.txt", "text", indexing_technique="economy"
+    )
     with pytest.raises(pa.NotFoundError, match="Document is not completed"):
         await pulse.datasets.chunks.add(dataset.id, created.document.id, ["more"])
 
@@ -62,7 +64,7 @@ async def test_add_to_a_disabled_document_is_not_found(pulse: pa.AsyncPulse) -> 
 async def test_qa_documents_need_answers(pulse: pa.AsyncPulse) -> None:
     dataset = await pulse.datasets.create("QA", indexing_technique="high_quality")
     created = await pulse.datasets.documents.create_from_text(
-        dataset.id, "qa.txt", "Q and A", doc_form="qa_model"
+        dataset.id, "qa.txt", "Q and A", indexing_technique="high_quality", doc_form="qa_model"
     )
     await pulse.datasets.documents.wait_until_indexed(dataset.id, created.batch, **FAST_POLL)
     with pytest.raises(pa.InvalidParamError, match="Answer is empty"):
@@ -111,7 +113,7 @@ async def test_old_servers_list_every_chunk_at_once() -> None:
     async with Emulator(knowledge_legacy=True) as emulator, emulator.client() as pulse:
         dataset = await pulse.datasets.create("Old", indexing_technique="economy")
         created = await pulse.datasets.documents.create_from_text(
-            dataset.id, "t.txt", TRAVEL, process_rule=PARAGRAPHS
+            dataset.id, "t.txt", TRAVEL, indexing_technique="economy", process_rule=PARAGRAPHS
         )
         await pulse.datasets.documents.wait_until_indexed(dataset.id, created.batch, **FAST_POLL)
         emulator.requests.clear()

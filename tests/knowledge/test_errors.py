@@ -36,6 +36,7 @@ KNOWLEDGE_CODES = [
 ]
 
 
+@pytest.mark.pulseai_emulator(request_ids=True)  # Dify 1.9.1 sends no request id
 @pytest.mark.parametrize(("status", "code", "cls"), KNOWLEDGE_CODES)
 async def test_each_code_maps_to_its_class(
     emulator: Emulator, pulse: pa.AsyncPulse, status: int, code: str, cls: type

@@ -20,7 +20,7 @@ STEPS = ["waiting", "parsing", "cleaning", "splitting", "indexing", "completed"]
 async def _start(pulse: pa.AsyncPulse, text: str = TRAVEL) -> tuple[str, pa.DocumentBatch]:
     dataset = await pulse.datasets.create("Indexing", indexing_technique="high_quality")
     created = await pulse.datasets.documents.create_from_text(
-        dataset.id, "doc.txt", text, process_rule=PARAGRAPHS
+        dataset.id, "doc.txt", text, indexing_technique="high_quality", process_rule=PARAGRAPHS
     )
     return dataset.id, created
 

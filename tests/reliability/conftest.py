@@ -25,7 +25,7 @@ class EmulatorProcess:
         )
         self.env: dict[str, str] = {}
         assert self.process.stdout is not None
-        while len(self.env) < 3:  # the NAME=value lines it prints once listening
+        while len(self.env) < 5:  # the NAME=value lines it prints once listening
             line = self.process.stdout.readline()
             if not line:
                 raise RuntimeError(f"the emulator exited with {self.process.wait()}")

@@ -95,7 +95,26 @@ async def test_delete_answers_204_or_200_success(emulator: Emulator, style, body
                 headers={"Authorization": f"Bearer {KEY}"},
             ) as response,
         ):
-            assert (response.status, await response.read()) == (style, body)
+            assert (response.status, (await response.read()).rstrip(b"\n")) == (style, body)
+
+
+async def test_dify_deletes_knowledge_with_200_and_the_body_204(emulator: Emulator) -> None:
+    """Dify 1.9.1's knowledge deletes `return 204`, which flask-restx sends as a 200 whose
+    body is the number 204 (measured); the SDK takes it like any other success."""
+    assert emulator.delete_style == "dify"
+    async with emulator.client() as pulse:
+        dataset = await pulse.datasets.create("Doomed", indexing_technique="economy")
+        doomed = await pulse.datasets.create("Doomed too", indexing_technique="economy")
+        await pulse.datasets.delete(doomed.id)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.delete(
+                f"{emulator.base_url}/datasets/{dataset.id}",
+                headers={"Authorization": f"Bearer {emulator.knowledge_api_key}"},
+            ) as response,
+        ):
+            assert (response.status, await response.read()) == (200, b"204\n")
+        assert [d async for d in pulse.datasets.list()] == []
 
 
 # --- scripted answers -----------------------------------------------------------------------
@@ -130,7 +149,9 @@ async def test_token_rate_paces_the_stream(emulator: Emulator) -> None:
 # --- recorded requests ----------------------------------------------------------------------
 
 
-async def test_requests_are_recorded_without_the_key(emulator: Emulator) -> None:
+@pytest.mark.parametrize("mode", ["advanced-chat", "chat"])
+async def test_requests_are_recorded_without_the_key(emulator: Emulator, mode) -> None:
+    emulator.app_mode = mode
     with anyio.fail_after(10):
         async with emulator.client() as pulse:
             await pulse.chat.send(
@@ -185,6 +206,29 @@ async def test_command_line_emulator_serves_other_processes() -> None:
     assert code == 0  # a clean shutdown
 
 
+@pytest.mark.parametrize("mode", ["advanced-chat", "chat"])
+async def test_command_line_app_modes(mode: str) -> None:
+    process = await anyio.to_thread.run_sync(lambda: EmulatorProcess("--app-mode", mode))
+    try:
+        with anyio.fail_after(10):
+            async with pa.AsyncPulse(process.api_key, base_url=process.base_url) as pulse:
+                info = await pulse.app.info()
+                async with pulse.chat.stream("hi", user="u") as stream:
+                    kinds = [type(event).__name__ async for event in stream]
+            slow = process.env["PULSEAI_SLOW_APP_KEY"]
+            async with (
+                pa.AsyncPulse(slow, base_url=process.base_url) as pulse,
+                pulse.chat.stream("0", user="u") as stream,
+            ):
+                slow_kinds = {type(event).__name__ async for event in stream}
+    finally:
+        await anyio.to_thread.run_sync(process.stop)
+    assert info.mode == mode
+    assert (kinds[0] == "WorkflowStarted") is (mode == "advanced-chat")
+    assert kinds[-1] == "MessageEnd"
+    assert {"WorkflowStarted", "NodeStarted", "WorkflowFinished"} <= slow_kinds  # a chatflow
+
+
 def test_command_line_rejects_a_bad_fault_plan() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pulseai_async.testing", "--fault", '{"times": -1}'],
@@ -224,6 +268,13 @@ async def test_marker_configures_the_emulator(pulse: pa.AsyncPulse, emulator: Em
     assert await pulse.chat.stream("Capital?", user="u1").final_text() == "Paris."
 
 
+@pytest.mark.pulseai_emulator(app_mode="chat")
+async def test_marker_picks_the_app_mode(pulse: pa.AsyncPulse, emulator: Emulator):
+    assert (await pulse.app.info()).mode == "chat"
+    events = [e async for e in pulse.chat.stream("hi", user="u1")]
+    assert not any(isinstance(e, pa.WorkflowStarted) for e in events)
+
+
 async def test_faults_reach_the_fixture_client(pulse: pa.AsyncPulse, emulator: Emulator):
     emulator.faults.add(Fault.error_after(2, "provider_quota_exceeded"))
     with pytest.raises(pa.ProviderQuotaExceededError) as caught:
@@ -239,7 +290,7 @@ async def test_pytest_plugin_gives_users_emulator_and_pulse_fixtures(tmp_path: P
         lambda: subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=90)
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "4 passed" in result.stdout
 
 
 async def test_reset_forgets_conversations_and_knowledge_bases(emulator: Emulator) -> None:

@@ -26,10 +26,23 @@ def prefix(events: int) -> str:
     return "".join(f"w{i} " for i in range(events))
 
 
-@pytest.fixture
-def emulator_with_answer(emulator: Emulator) -> Emulator:
+LEADING_EVENTS = {"advanced-chat": 2, "chat": 0}
+"""Events before the answer's first token: a chatflow's `workflow_started` and the Start
+node's `node_started` (a fault's `after_events` counts `message` events only)."""
+
+
+@pytest.fixture(params=["advanced-chat", "chat"])
+def emulator_with_answer(emulator: Emulator, request: pytest.FixtureRequest) -> Emulator:
+    """Every plan on both app modes, with request ids on (Dify 1.9.1 sends none, and
+    these tests check that typed errors carry the one a server sends)."""
     emulator.answer = ANSWER
+    emulator.app_mode = request.param
+    emulator.request_ids = True
     return emulator
+
+
+def leading(emulator: Emulator) -> int:
+    return LEADING_EVENTS[emulator.app_mode]
 
 
 async def read_stream(pulse: pa.AsyncPulse, **options) -> pa.ChatStream:
@@ -142,8 +155,8 @@ async def test_connection_dropped_after_40_events(emulator_with_answer: Emulator
             await assert_still_usable(pulse)
     error = caught.value
     assert error.partial_text == prefix(40)
-    assert error.events_received == 40
-    assert "after 40 events" in str(error)
+    assert error.events_received == 40 + leading(emulator_with_answer)
+    assert f"after {40 + leading(emulator_with_answer)} events" in str(error)
     # A stream that has yielded events is never replayed: no duplicate turn.
     assert emulator_with_answer.hits("/chat-messages") == 2
 
@@ -167,7 +180,8 @@ async def test_drop_before_the_first_event(emulator_with_answer: Emulator) -> No
             with pytest.raises(pa.StreamInterruptedError) as caught:
                 await read_stream(pulse)
             assert checked_out(pulse) == 0
-    assert caught.value.partial_text == "" and caught.value.events_received == 0
+    assert caught.value.partial_text == ""
+    assert caught.value.events_received == leading(emulator_with_answer)
 
 
 async def test_plain_async_for_also_releases_a_dropped_stream(
@@ -264,8 +278,8 @@ async def test_in_stream_error_after_10_events(
     emulator_with_answer: Emulator, code: str, cls: type[pa.APIStatusError], status: int
 ) -> None:
     emulator_with_answer.faults.add(Fault.error_after(10, code))
-    # The emulator keeps pinging for 5 s after the error, as some servers do: the
-    # stream must close itself at once, well inside this bound.
+    # On a plain chat app the emulator keeps pinging for 5 s after the error, as some
+    # servers do: the stream must close itself at once, well inside this bound.
     with anyio.fail_after(3):
         async with emulator_with_answer.client(retry_policy=FAST_RETRIES) as pulse:
             with pytest.raises(cls) as caught:

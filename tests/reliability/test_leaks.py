@@ -31,9 +31,9 @@ async def test_5000_streams_broken_off_early_do_not_leak(
 ) -> None:
     async def broken_off(pulse: pa.AsyncPulse, index: int) -> None:
         async with pulse.chat.stream(f"q{index}", user="leaky") as stream:
-            async for event in stream:
-                assert isinstance(event, pa.MessageEvent)
-                break  # the connection must be closed, the rest of the answer dropped
+            async for event in stream:  # a chatflow's workflow events come first
+                if isinstance(event, pa.MessageEvent):
+                    break  # the connection must be closed, the rest of the answer dropped
         assert not stream.finished and stream.text
 
     with anyio.fail_after(110), warnings.catch_warnings(record=True) as caught:
