@@ -23,7 +23,8 @@ from pulseai_async.testing import Emulator, Fault
 
 from ..conftest import FAST_RETRIES
 
-pytestmark = pytest.mark.anyio
+# Dify 1.9.1 sends no request id; PulseAI-style servers (and the emulator so set) do
+pytestmark = [pytest.mark.anyio, pytest.mark.pulseai_emulator(request_ids=True)]
 
 
 class Telemetry:

@@ -50,6 +50,7 @@ async def test_every_status_class_keeps_its_own_status(emulator: Emulator) -> No
     assert pa.NotFoundError._default_status == 404  # the class-level mapping, renamed
 
 
+@pytest.mark.pulseai_emulator(request_ids=True)  # Dify 1.9.1 sends no request id
 async def test_an_in_stream_error_carries_the_streams_headers(emulator: Emulator) -> None:
     emulator.faults.add(Fault.error_after(1, "provider_quota_exceeded"))
     async with emulator.client() as pulse:
