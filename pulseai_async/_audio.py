@@ -43,6 +43,8 @@ class TextToAudio(ResponseStream[bytes]):
     `audio/mpeg`, ...) and `request_id` are known once the response has started.
     """
 
+    _chunk_size = CHUNK_SIZE
+
     def __init__(
         self,
         open_response: StreamOpener,
@@ -62,12 +64,18 @@ class TextToAudio(ResponseStream[bytes]):
         response = await self._ensure_open()
         if response is None:
             return
+        rearm = self._content if self._open_response.timeout.between_events else None
         try:
-            async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+            async for chunk in self._chunks(response):
+                if self._closed:  # closed from another task; buffered bytes are not read
+                    break
                 self.bytes_received += len(chunk)
+                if rearm is not None:
+                    rearm()
                 yield chunk
         except TRANSPORT_ERRORS as exc:
-            if self._closed:  # closed by `aclose()` in another task
+            if self._closed:  # closed by `aclose()` in another task, or by the client's
+                self._end_quietly_or_raise()
                 return
             if isinstance(exc, TimeoutError):
                 raise StreamTimeoutError(
@@ -78,7 +86,10 @@ class TextToAudio(ResponseStream[bytes]):
             ) from exc
         finally:
             release(response)
+            self._open_response.lifecycle.discard_stream(self)
             self._ended(sys.exc_info()[1])
+        if self._closed:
+            self._end_quietly_or_raise()
 
     def _complete(self) -> bool:
         response = self._response

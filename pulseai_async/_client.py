@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import aiohttp
+import anyio
 import msgspec
 from multidict import CIMultiDict
 
@@ -34,6 +35,7 @@ from ._config import (
 )
 from ._errors import APIStatusError, PulseError, PulseValidationError, ResponseDecodeError
 from ._hooks import Hooks, Trace
+from ._lifecycle import Lifecycle
 from ._options import RequestOptions
 from ._raw import RawResponseClient
 from ._resource import lazy_resource
@@ -151,6 +153,7 @@ class AsyncPulse:
             verify_ssl=verify_ssl,
         )
         self._owns_transport = True
+        self._lifecycle = Lifecycle()  # shared with `with_options` copies
 
     # --- configuration ----------------------------------------------------------------
 
@@ -242,8 +245,12 @@ class AsyncPulse:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (a no-op on copies made by `with_options`)."""
+        """Close the connection pool and end what still uses it: running calls raise
+        `ClientClosedError` at once (never retried), open streams end and their readers
+        raise `ClientClosedError`, later calls raise it too, also on `with_options`
+        copies. A no-op on a copy: close the original."""
         if self._owns_transport:
+            self._lifecycle.close()
             await self._transport.aclose()
 
     def __repr__(self) -> str:
@@ -303,24 +310,37 @@ class AsyncPulse:
     def _trace(self, request: PreparedRequest, *, stream: bool = False) -> Trace:
         return Trace(self._hooks, request, self.base_url, self._masked_text, stream=stream)
 
+    def _timeout_of(self, options: RequestOptions) -> Timeout:
+        return coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
+
     def _stream_opener(
         self, path: str, body: Mapping[str, Any], accept: str, options: RequestOptions
     ) -> StreamOpener:
         """A streamed POST prepared now (bad input fails at once), sent when called."""
         request = self._prepare("POST", path, json=body, options=options)
         request.headers["Accept"] = accept
+        timeout = self._timeout_of(options)
+        what = f"{request.method} {request.path}"
         trace = self._trace(request, stream=True)
-        return StreamOpener(
-            functools.partial(self._send, request, options, trace, stream=True), trace
-        )
+
+        async def open_response() -> aiohttp.ClientResponse:
+            with self._lifecycle.call(what, timeout.total, stream=True) as deadline:
+                return await self._send(request, options, timeout, deadline, trace, stream=True)
+
+        return StreamOpener(open_response, timeout, self._lifecycle, trace)
 
     async def _attempt(
-        self, request: PreparedRequest, timeout: Timeout, trace: Trace, stream: bool
+        self,
+        request: PreparedRequest,
+        timeout: Timeout,
+        deadline: float,
+        trace: Trace,
+        stream: bool,
     ) -> aiohttp.ClientResponse:
         """One attempt, reported to the hooks: every attempt of every call passes here."""
         started = trace.attempt_started()
         try:
-            response = await self._transport.send(request, timeout, stream=stream)
+            response = await self._transport.send(request, timeout, deadline, stream=stream)
         except BaseException as exc:
             trace.attempt_ended(started, error=exc)
             raise
@@ -331,12 +351,20 @@ class AsyncPulse:
         self,
         request: PreparedRequest,
         options: RequestOptions,
+        timeout: Timeout,
+        deadline: float,
         trace: Trace,
         *,
         stream: bool = False,
     ) -> aiohttp.ClientResponse:
-        """Send with retries; a 2xx response with its body unread, or a typed error."""
-        timeout = coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
+        """Send with retries; a 2xx response with its body unread, or a typed error.
+
+        Runs inside the call's scope (`Lifecycle.call`), which `aclose()` cancels.
+        `deadline` (anyio's clock; `math.inf` without a `total`) ends the call: each
+        attempt gets what is left of it, and a retry whose wait would end past it is not
+        started (the last failure is raised instead). A wait added before a send must
+        bound itself by `deadline` too: only a stream's scope carries it.
+        """
         # The first attempt runs without the retry machinery (most calls end here, and
         # building a tenacity loop costs more than a loopback round trip). A failure the
         # policy retries is replayed as attempt 1 of the usual loop, so waits, logs and
@@ -345,22 +373,33 @@ class AsyncPulse:
         max_retries = options.get("max_retries")
         policy = self._retry_policy
         try:
-            return await self._attempt(request, timeout, trace, stream)
+            return await self._attempt(request, timeout, deadline, trace, stream)
         except APIStatusError as exc:
             first: PulseError = self._scrubbed(exc)
             first.__suppress_context__ = True
         except PulseError as exc:
             first = exc
-        if max_retries == 0 or not policy.should_retry(first):
+        if (
+            max_retries == 0
+            or self._lifecycle.closed
+            or not policy.should_retry(first, request.method)
+            or not request.resendable()
+        ):
             raise first
-        retrying = policy.retrying(max_retries, what=f"{request.method} {request.path}")
+        retrying = policy.retrying(
+            max_retries,
+            what=f"{request.method} {request.path}",
+            method=request.method,
+            within=deadline - anyio.current_time(),
+            resendable=request.resendable,
+        )
         replay: list[PulseError] = [first]
         async for attempt in retrying:
             with attempt:
                 if replay:
                     raise replay.pop()
                 try:
-                    return await self._attempt(request, timeout, trace, stream)
+                    return await self._attempt(request, timeout, deadline, trace, stream)
                 except APIStatusError as exc:
                     raise self._scrubbed(exc) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
@@ -446,16 +485,18 @@ class AsyncPulse:
         *,
         empty_is_none: bool = False,
     ) -> Any:
-        """Send, read and decode one call, reported to the hooks (`type_` None: accept
-        any body, or none, and give None)."""
+        """Send, read and decode one call in its scope (`Lifecycle.call`), reported to
+        the hooks (`type_` None: accept any body, or none, and give None)."""
         trace = self._trace(request)
+        timeout = self._timeout_of(options)
+        what = f"{request.method} {request.path}"
         try:
-            response = await self._send(request, options, trace)
-            raw = await self._read(response, request, options)
+            with self._lifecycle.call(what, timeout.total) as deadline:
+                response = await self._send(request, options, timeout, deadline, trace)
+                raw = await self._read(response, request, options)
             if type_ is None or (empty_is_none and not raw.strip()):
                 result = None
             else:
-                what = f"{request.method} {request.path}"
                 result = self._decode(raw, type_, response.status, what)
         except BaseException as exc:
             trace.finish(error=exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from urllib.parse import urlsplit
 
@@ -27,37 +28,63 @@ DEFAULT_MAX_TEXT_LENGTH = 16 * 1024 * 1024  # characters a chat stream accumulat
 class Timeout(msgspec.Struct, frozen=True, kw_only=True):
     """How long a request may take, in seconds; `None` means no limit.
 
-    `total` bounds a whole non-streaming call. Streams ignore it, since a long answer
-    is not an error; they are bounded by `connect` and by `read`, the longest silence
-    between two chunks (the server pings every 10 s, so silence means a dead peer).
+    `total` bounds a whole non-streaming call, retries and their waits included; for a
+    stream it bounds the start (everything up to its status line and headers, retries
+    included). `read` bounds each silence between two chunks of a response (the server
+    pings a stream every 10 s, so silence means a dead peer) and, for a stream, the
+    wait for its response head once the connection is ready (a head sent one byte a
+    second is cut off). `pool` bounds the wait for a free connection
+    when `max_connections` are busy. A stream's body is not bounded by `total`, since a
+    long answer is not an error: set `stream` to bound its whole duration and
+    `between_events` to bound the wait for its next content event (pings and comments
+    do not count).
     """
 
     connect: float | None = 10.0
     read: float | None = 300.0
     total: float | None = 600.0
+    pool: float | None = None
+    stream: float | None = None
+    between_events: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("connect", "read", "total"):
+        for name in _TIMEOUT_FIELDS:
             value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-            ):
+            if value is not None and not _is_seconds(value):
                 raise PulseValidationError(
-                    f"Timeout.{name} must be a positive number of seconds or None, got {value!r}"
+                    f"Timeout.{name} must be a positive number (finite, in seconds) or None, "
+                    f"got {value!r}"
                 )
+
+
+_TIMEOUT_FIELDS = ("connect", "read", "total", "pool", "stream", "between_events")
+
+
+def _is_seconds(value: object) -> bool:
+    """A positive, finite int or float (NaN would delay the event loop's other timers,
+    infinity overflows them)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 DEFAULT_TIMEOUT = Timeout()
 
 
 def coerce_timeout(value: float | Timeout | None) -> Timeout:
-    """A number sets `total` (and `read`, which can never usefully exceed it)."""
+    """A number sets `total` (and `read`, which can never usefully exceed it); the stream
+    bounds stay unset."""
     if value is None:
         return Timeout(connect=None, read=None, total=None)
     if isinstance(value, Timeout):
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise PulseValidationError(f"timeout must be a positive number or a Timeout, got {value!r}")
+    if not _is_seconds(value):
+        raise PulseValidationError(
+            f"timeout must be a positive number (finite, in seconds) or a Timeout, got {value!r}"
+        )
     seconds = float(value)
     return Timeout(
         connect=min(DEFAULT_TIMEOUT.connect or seconds, seconds), read=seconds, total=seconds

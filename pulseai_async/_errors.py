@@ -3,12 +3,16 @@
 ```
 PulseError
 ├── PulseValidationError (also ValueError)  bad input, raised before anything is sent
+├── ClientClosedError                        the client was closed before or during the call
 ├── StreamClosedError                        a stream used after it was closed
 ├── EventLoopMismatchError                   a client used from another event loop
-├── APIConnectionError                       the server could not be reached or went away
-│   ├── APITimeoutError                      `phase` says connect, read or total
+├── APIConnectionError                       the server could not be reached or went away;
+│   │                                        `stage` says how far the request got
+│   ├── APITimeoutError                      `phase`: pool, connect, read or total
 │   └── StreamInterruptedError               a stream ended before its terminal event
-│       └── StreamTimeoutError               ... because a read timed out (also APITimeoutError)
+│       └── StreamTimeoutError               ... because a stream's timeout ran out (also
+│                                            APITimeoutError; `phase`: read, stream or
+│                                            between_events)
 ├── ResponseDecodeError                      a 2xx body that is not what the API documents
 │   └── UnexpectedContentTypeError           a stream answered with another media type
 ├── ResponseTooLargeError                    a body above `max_response_size`
@@ -64,6 +68,7 @@ from multidict import CIMultiDict
 
 __all__ = [
     "APIConnectionError",
+    "ClientClosedError",
     "APIStatusError",
     "APITimeoutError",
     "AppUnavailableError",
@@ -146,6 +151,18 @@ class PulseValidationError(PulseError, ValueError):
     """Input the API would reject, caught before any request is sent."""
 
 
+class ClientClosedError(PulseError):
+    """The client was closed (`aclose()`, or the end of its `async with`) before or while
+    this call or stream ran. Never retried; `partial_text` holds what a stream had."""
+
+    def __init__(self, what: str, *, partial_text: str | None = None) -> None:
+        super().__init__(
+            f"{what}: this AsyncPulse client is closed; create a new client, or close "
+            "this one only after its calls and streams have finished"
+        )
+        self.partial_text = partial_text
+
+
 class StreamClosedError(PulseError, RuntimeError):
     """A stream was used after it was closed (`aclose()`, `cancel()`, the end of its
     `async with`): a stream is read once; start a new one."""
@@ -171,14 +188,25 @@ class EventLoopMismatchError(PulseError, RuntimeError):
 
 
 class APIConnectionError(PulseError):
-    """The request did not get an answer: connection refused, reset, or DNS failure."""
+    """The request did not get an answer: connection refused, reset, or DNS failure.
+
+    `stage` says how far it got, which decides whether it may be retried:
+    `"connect"` (nothing was sent), `"stale"` (a reused keep-alive connection the server
+    had closed, before any response), `"sent"` (the request went out, no response came)
+    or `"answered"` (the server's response was malformed or cut short).
+    """
+
+    def __init__(self, message: str, *, stage: str = "sent") -> None:
+        super().__init__(message)
+        self.stage = stage
 
 
 class APITimeoutError(APIConnectionError):
-    """A connect, read or total timeout ran out; `phase` says which."""
+    """A timeout ran out; `phase` says which: `pool`, `connect`, `read` or `total` (and,
+    for a stream's body, `stream` or `between_events`)."""
 
-    def __init__(self, message: str, *, phase: str = "total") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, phase: str = "total", stage: str = "sent") -> None:
+        super().__init__(message, stage=stage)
         self.phase = phase
 
 
@@ -186,18 +214,26 @@ class StreamInterruptedError(APIConnectionError):
     """A stream stopped before its terminal event; `partial_text` holds what arrived."""
 
     def __init__(self, message: str, *, partial_text: str = "", events_received: int = 0) -> None:
-        super().__init__(message)
+        super().__init__(message, stage="answered")
         self.partial_text = partial_text
         self.events_received = events_received
 
 
 class StreamTimeoutError(StreamInterruptedError, APITimeoutError):
-    """No data arrived within the read timeout mid-stream: both a timeout (`phase` is
-    "read") and an interruption (`partial_text` holds what arrived)."""
+    """A stream's body ran out of time: no data within `read` (`phase` "read"), no
+    content event within `between_events`, or longer than `stream`. Both a timeout and
+    an interruption (`partial_text` holds what arrived)."""
 
-    def __init__(self, message: str, *, partial_text: str = "", events_received: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_text: str = "",
+        events_received: int = 0,
+        phase: str = "read",
+    ) -> None:
         super().__init__(message, partial_text=partial_text, events_received=events_received)
-        self.phase = "read"
+        self.phase = phase
 
 
 class ResponseDecodeError(PulseError):

@@ -46,7 +46,7 @@ class Resource:
             "POST",
             path,
             cast_to,
-            form=lambda: upload.form("file", fields),
+            form=upload.body("file", fields),
             scope=scope,
             options=options,
         )

@@ -3,23 +3,29 @@
 A streamed response opened on first use (so retries apply only until it starts), read
 once through one async generator, and released or closed whatever ends it. Closing it
 from another task (`aclose()`, a chat stream's `cancel()`) ends that task's iteration
-quietly, even while the response is still starting. Once open, a stream has its
-response's `status`, `headers` and `request_id`; when it ends (read to the end, failed,
-closed early) it ends its call's `Trace`, once.
+quietly, even while the response is still starting; closing the client ends it with
+`ClientClosedError`. Its body is read through `_chunks()`, which applies the
+`Timeout.stream` and `Timeout.between_events` bounds when they are set. Once open, a
+stream has its response's `status`, `headers` and `request_id`; when it ends (read to
+the end, failed, closed early) it ends its call's `Trace`, once.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Awaitable, Callable
+import math
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
 import aiohttp
+import anyio
 from multidict import CIMultiDict
 
-from ._errors import StreamClosedError
+from ._config import Timeout
+from ._errors import ClientClosedError, StreamClosedError, StreamTimeoutError
 from ._hooks import Trace
+from ._lifecycle import Lifecycle
 from ._transport import release, request_id_of
 
 __all__ = ["ResponseStream", "StreamOpener"]
@@ -28,15 +34,22 @@ T = TypeVar("T")
 
 
 class StreamOpener:
-    """How a stream starts: its retried request (`await opener()`) and the `Trace` of
-    its call."""
+    """How a stream starts: its retried request (`await opener()`), the timeouts its
+    body runs under, the client's lifecycle, which ends it on `aclose()`, and the
+    `Trace` of its call."""
 
-    __slots__ = ("_open", "trace")
+    __slots__ = ("_open", "lifecycle", "timeout", "trace")
 
     def __init__(
-        self, open_response: Callable[[], Awaitable[aiohttp.ClientResponse]], trace: Trace
+        self,
+        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        timeout: Timeout,
+        lifecycle: Lifecycle,
+        trace: Trace,
     ) -> None:
         self._open = open_response
+        self.timeout = timeout
+        self.lifecycle = lifecycle
         self.trace = trace
 
     def __call__(self) -> Awaitable[aiohttp.ClientResponse]:
@@ -53,6 +66,9 @@ class ResponseStream(Generic[T]):
         self._response: aiohttp.ClientResponse | None = None
         self._iterator: AsyncGenerator[T, None] | None = None
         self._closed = False
+        self._closed_by_client = False
+        self._ends_at = math.inf  # Timeout.stream, on anyio's clock
+        self._next_event_by = math.inf  # Timeout.between_events, re-armed by `_content()`
         self.request_id: str | None = None
         """The response's request id, once the stream is open."""
         self.status: int | None = None
@@ -72,6 +88,8 @@ class ResponseStream(Generic[T]):
         if isinstance(error, GeneratorExit) or error is None:
             if self._complete():
                 trace.finish(self)
+            elif self._closed_by_client:  # raised by `_end_quietly_or_raise()`
+                trace.finish(self, error_type="ClientClosedError")
             elif self._closed or isinstance(error, GeneratorExit):
                 trace.finish(self, error_type="cancelled")
             else:  # the body ended before its terminal event
@@ -108,25 +126,99 @@ class ResponseStream(Generic[T]):
         if self._closed and self._response is None:
             raise StreamClosedError(type(self).__name__)
         if self._response is None:
+            opener = self._open_response
+            timeout = opener.timeout
+            if timeout.stream is not None:
+                self._ends_at = anyio.current_time() + timeout.stream
+            opener.lifecycle.add_stream(self)
             try:
-                response = await self._open_response()
+                response = await opener()
             except BaseException as exc:
-                self._open_response.trace.finish(error=exc)
+                opener.lifecycle.discard_stream(self)
+                opener.trace.finish(error=exc)
                 raise
             if self._closed:  # closed by another task while the request was in flight
                 response.close()
+                opener.lifecycle.discard_stream(self)
+                if self._closed_by_client:
+                    error = ClientClosedError(f"the {type(self).__name__}")
+                    opener.trace.finish(self, error)
+                    raise error
                 self._ended()
                 return None
             self._response = response
             self.request_id = request_id_of(response.headers)
             self.status = response.status
-            self.headers = self._open_response.trace.headers()
+            self.headers = opener.trace.headers()
+            self._content()
         return self._response
+
+    def _content(self) -> None:
+        """A content event arrived: the `between_events` bound starts again."""
+        between = self._open_response.timeout.between_events
+        if between is not None:
+            self._next_event_by = anyio.current_time() + between
+
+    _chunk_size: int | None = None
+    """The largest chunk `_chunks()` yields (None: whatever has arrived)."""
+
+    def _chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        """The body as it arrives: aiohttp's own iterator, or a bounded one when the
+        stream or between-events timeout is set."""
+        timeout = self._open_response.timeout
+        if timeout.stream is None and timeout.between_events is None:
+            if self._chunk_size is None:
+                return response.content.iter_any()
+            return response.content.iter_chunked(self._chunk_size)
+        return self._bounded_chunks(response)
+
+    async def _bounded_chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        timeout = self._open_response.timeout
+        content, size = response.content, self._chunk_size
+        while True:
+            with anyio.CancelScope(deadline=min(self._ends_at, self._next_event_by)) as scope:
+                chunk = await (content.readany() if size is None else content.read(size))
+            if scope.cancelled_caught:
+                if self._ends_at <= self._next_event_by:
+                    raise self._timed_out(
+                        f"the stream ran longer than its timeout of {timeout.stream} s",
+                        "stream",
+                    )
+                raise self._timed_out(
+                    f"no content event within {timeout.between_events} s (pings do not count)",
+                    "between_events",
+                )
+            if not chunk:
+                return
+            yield chunk
+
+    def _timed_out(self, why: str, phase: str) -> StreamTimeoutError:
+        """The error for a stream bound running out (subclasses add what arrived)."""
+        return StreamTimeoutError(why, phase=phase)
+
+    def _end_quietly_or_raise(self) -> None:
+        """A transport error after `_closed` is the close itself: quiet after the
+        stream's own `aclose()`/`cancel()`, `ClientClosedError` after the client's."""
+        if self._closed_by_client:
+            raise ClientClosedError(f"the {type(self).__name__}", partial_text=self._partial())
+
+    def _partial(self) -> str | None:
+        """What a reader had when the stream ended early (a chat stream's text)."""
+        return None
+
+    def _close_by_client(self) -> None:
+        """Called by the client's `aclose()`: the reader wakes and raises
+        `ClientClosedError`."""
+        self._closed_by_client = self._closed_by_client or not self._closed
+        self._closed = True
+        if self._response is not None:
+            self._response.close()
 
     async def aclose(self) -> None:
         """Free the connection (back to the pool if the body was read to its end) and
         end the iteration, here or in another task. Safe to call more than once."""
         self._closed = True
+        self._open_response.lifecycle.discard_stream(self)
         if self._response is not None:
             release(self._response)
         if self._iterator is not None:

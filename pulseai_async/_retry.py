@@ -1,28 +1,43 @@
 """One retry policy object, executed by tenacity.
 
-What is retried: connection failures (including connect timeouts; not certificate
-failures), 429 (except the `rate_limit_error` plan quota, which waiting does not fix)
-and 500/502/503/504.
-Never 4xx otherwise, never a read timeout (the server may have acted), and never a
-stream once its response has started (so never after an event was yielded). Waits grow
-exponentially with random jitter; a `Retry-After` from the server replaces the computed
-wait, capped.
+What is retried depends on how far the request got (`APIConnectionError.stage`) and on
+its method:
+
+- nothing sent (a connection refused, a DNS failure, a connect or pool timeout) and a
+  stale keep-alive connection (a pooled connection the server had closed, before any
+  response): every method. Not a certificate that fails verification: it fails again.
+- sent but not answered (a disconnect or reset, a read timeout waiting for the
+  response): only idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE), since the
+  server may have acted on a POST (a chat turn would be duplicated).
+- answered: an error status in `retry_statuses` (429 except the `rate_limit_error`
+  plan quota, which waiting does not fix; 500/502/503/504), which is the server saying
+  it did not complete the request. Never a malformed or cut-off response, never other
+  statuses, never a stream once its response has started.
+
+Waits grow exponentially with random jitter; a `Retry-After` from the server replaces
+the computed wait, capped. A retry whose wait would end past the call's `total`
+deadline is not started: the last failure is raised at once.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import msgspec
 import tenacity
 
-from ._errors import APIConnectionError, APIStatusError, APITimeoutError, PulseValidationError
+from ._errors import APIConnectionError, APIStatusError, PulseValidationError
 from ._validation import check_count
 
 __all__ = ["RetryPolicy"]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+"""RFC 9110 9.2.2: sending these twice has the effect of sending them once."""
 
 logger = logging.getLogger("pulseai_async")
 
@@ -42,21 +57,41 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         check_count("max_retries", self.max_retries)
-        if self.initial_delay < 0 or self.max_delay < 0 or self.jitter < 0:
-            raise PulseValidationError("retry delays must be >= 0")
+        for name in ("initial_delay", "max_delay", "jitter", "max_retry_after"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise PulseValidationError(
+                    f"RetryPolicy.{name} must be a finite number of seconds >= 0, got {value!r}"
+                )
 
-    def should_retry(self, exc: BaseException) -> bool:
-        if isinstance(exc, APITimeoutError):
-            return exc.phase == "connect"
+    def should_retry(self, exc: BaseException, method: str = "POST") -> bool:
+        """Whether a failure of a `method` request may be retried (see the module)."""
         if isinstance(exc, APIConnectionError):
-            # A certificate that fails verification fails again: do not retry it.
-            return not isinstance(exc.__cause__, ssl.SSLCertVerificationError)
+            stage = exc.stage
+            if stage == "connect":
+                # A certificate that fails verification fails again: do not retry it.
+                return not isinstance(exc.__cause__, ssl.SSLCertVerificationError)
+            if stage == "stale":
+                return True
+            return stage == "sent" and method.upper() in IDEMPOTENT_METHODS
         if isinstance(exc, APIStatusError):
             return exc.status in self.retry_statuses and exc.code != "rate_limit_error"
         return False
 
-    def retrying(self, max_retries: int | None = None, *, what: str = "request") -> Any:
-        """A tenacity `AsyncRetrying` for one call; `max_retries` overrides the policy's."""
+    def retrying(
+        self,
+        max_retries: int | None = None,
+        *,
+        what: str = "request",
+        method: str = "POST",
+        within: float = math.inf,
+        resendable: Callable[[], bool] = lambda: True,
+    ) -> Any:
+        """A tenacity `AsyncRetrying` for one call; `max_retries` overrides the policy's.
+
+        `within` (seconds) is what is left of the call's total timeout: a retry whose
+        wait would end after it is not started. `resendable` says whether the request's
+        body can be sent again (a one-shot upload source cannot)."""
         attempts = (
             self.max_retries if max_retries is None else check_count("max_retries", max_retries)
         ) + 1
@@ -82,10 +117,15 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
                 state.upcoming_sleep,
             )
 
+        stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(attempts)
+        if math.isfinite(within):
+            stop = stop | tenacity.stop_before_delay(within)
         return tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(attempts),
+            stop=stop,
             wait=wait,
-            retry=tenacity.retry_if_exception(self.should_retry),
+            retry=tenacity.retry_if_exception(
+                lambda exc: self.should_retry(exc, method) and resendable()
+            ),
             before_sleep=log_retry,
             sleep=anyio.sleep,
             reraise=True,

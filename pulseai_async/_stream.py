@@ -95,13 +95,16 @@ class ChatStream(ResponseStream[ChatEvent]):
         feed = SSEDecoder(self._max_event_size).feed_data
         decode = known_event_decoder().decode
         observe = self._observe
+        rearm = self._content if self._open_response.timeout.between_events else None
         # The text bound costs one addition per chunk, not a check per event: the text
         # can grow by at most one character per byte received, so it is measured only
         # once the bytes since the last measurement could have taken it past the bound.
         received = 0
         measure_at = self._max_text_length
         try:
-            async for chunk in response.content.iter_any():
+            async for chunk in self._chunks(response):
+                if self._closed:  # closed from another task; buffered bytes are not read
+                    break
                 if received > measure_at:
                     measure_at = received + self._text_room()
                 received += len(chunk)
@@ -125,9 +128,12 @@ class ChatStream(ResponseStream[ChatEvent]):
                         continue
                     else:
                         observe(event)
+                    if rearm is not None:
+                        rearm()
                     yield event
         except TRANSPORT_ERRORS as exc:
-            if self._closed:  # closed by `aclose()` or `cancel()` in another task
+            if self._closed:  # closed by `aclose()` or `cancel()` in another task,
+                self._end_quietly_or_raise()  # or by the client's `aclose()`
                 return
             if isinstance(exc, TimeoutError):
                 raise self._interrupted(
@@ -141,11 +147,25 @@ class ChatStream(ResponseStream[ChatEvent]):
             raise
         finally:
             release(response)
+            self._open_response.lifecycle.discard_stream(self)
             self._ended(sys.exc_info()[1])
         if self._workflow_finished and not self.finished:
             self.finished = True  # a workflow_finished that no message_end followed
-        if not self.finished and not self._closed:
+        if self._closed:
+            self._end_quietly_or_raise()
+        elif not self.finished:
             raise self._interrupted("the stream ended before its terminal event")
+
+    def _timed_out(self, why: str, phase: str) -> StreamTimeoutError:
+        return StreamTimeoutError(
+            f"{why} (after {self.events_received} events)",
+            partial_text=self.text,
+            events_received=self.events_received,
+            phase=phase,
+        )
+
+    def _partial(self) -> str:
+        return self.text
 
     def _observe(self, event: ChatEvent) -> None:
         self.events_received += 1

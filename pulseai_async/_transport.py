@@ -7,19 +7,24 @@ leaves it as the typed `APIStatusError` subclass with the connection already rel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
+import anyio
 import msgspec
 
+from ._attempt import Attempt, PoolConnector, current_attempt
 from ._body import ERROR_BODY_LIMIT, read_at_most
 from ._config import Timeout
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
+    ClientClosedError,
     EventLoopMismatchError,
     UnexpectedContentTypeError,
     make_status_error,
@@ -36,6 +41,7 @@ USER_AGENT = f"pulseai-async/{__version__} (python; aiohttp {aiohttp.__version__
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id")
 
 Body = bytes | Callable[[], aiohttp.FormData] | None
+_UNBOUNDED = contextlib.nullcontext()
 
 
 class PreparedRequest(msgspec.Struct, kw_only=True):
@@ -48,6 +54,12 @@ class PreparedRequest(msgspec.Struct, kw_only=True):
     headers: dict[str, str]
     body: Body = None
 
+    def resendable(self) -> bool:
+        """Whether the body can be sent again: not once a one-shot upload source (a
+        pipe, a socket, an async stream without `seek`) has been read from."""
+        check = getattr(self.body, "resendable", None)
+        return True if check is None else bool(check())
+
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:
     for name in REQUEST_ID_HEADERS:
@@ -57,12 +69,14 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(
-        total=None if stream else timeout.total,
-        sock_connect=timeout.connect,
-        sock_read=timeout.read,
-    )
+def _client_timeout(timeout: Timeout, deadline: float, stream: bool) -> aiohttp.ClientTimeout:
+    """aiohttp's timeouts for one attempt. A blocking attempt gets what is left of the
+    call's deadline as aiohttp's total (it bounds reading the body too); a stream's
+    start is bounded by the call's cancel scope, its body by the stream bounds."""
+    total = None
+    if not stream and deadline != math.inf:
+        total = max(deadline - anyio.current_time(), 0.001)
+    return aiohttp.ClientTimeout(total=total, sock_connect=timeout.connect, sock_read=timeout.read)
 
 
 class Transport:
@@ -91,14 +105,14 @@ class Transport:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self.closed:
-            raise RuntimeError("this client is closed; create a new AsyncPulse")
+            raise ClientClosedError("the connection pool")
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             if self._loop is not None and self._session is not None:
                 raise EventLoopMismatchError()
             self._loop = loop
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
+            connector = PoolConnector(
                 limit=self._max_connections,
                 limit_per_host=self._max_per_host,
                 ssl=self._verify_ssl,
@@ -132,26 +146,39 @@ class Transport:
         return {"X-Timestamp": str(timestamp), "X-Signature": signature}
 
     async def send(
-        self, request: PreparedRequest, timeout: Timeout, *, stream: bool = False
+        self,
+        request: PreparedRequest,
+        timeout: Timeout,
+        deadline: float = math.inf,
+        *,
+        stream: bool = False,
     ) -> aiohttp.ClientResponse:
-        """Send once. Returns a 2xx response with its body unread (for a stream, of the
-        media type it accepts); raises otherwise. Only 2xx is success: a 3xx is a
-        `RedirectError`, never followed (the key must not travel to another host)."""
+        """Send once, by `deadline` (anyio's clock). Returns a 2xx response with its body
+        unread (for a stream, of the media type it accepts); raises otherwise. Only 2xx
+        is success: a 3xx is a `RedirectError`, never followed (the key must not travel
+        to another host)."""
         headers = {**request.headers, **self.sign(request)}
         body: Any = request.body() if callable(request.body) else request.body
         started = time.perf_counter()
-        try:
-            response = await self.session.request(
-                request.method,
-                self.base_url + request.path,
-                params=request.params or None,
-                headers=headers,
-                data=body,
-                timeout=_client_timeout(timeout, stream),
-                allow_redirects=False,
-            )
-        except TRANSPORT_ERRORS as exc:
-            raise translate(exc, request) from exc
+        attempt = Attempt(timeout, stream=stream)
+        token = current_attempt.set(attempt)
+        with attempt.scope or _UNBOUNDED:
+            try:
+                response = await self.session.request(
+                    request.method,
+                    self.base_url + request.path,
+                    params=request.params or None,
+                    headers=headers,
+                    data=body,
+                    timeout=_client_timeout(timeout, deadline, stream),
+                    allow_redirects=False,
+                )
+            except TRANSPORT_ERRORS as exc:
+                raise attempt.failed(translate(exc, request), exc) from exc
+            finally:
+                current_attempt.reset(token)
+        if attempt.scope is not None and attempt.scope.cancelled_caught:
+            raise attempt.timed_out(f"{request.method} {request.path}")
         request_id = request_id_of(response.headers)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -168,7 +195,9 @@ class Transport:
         try:
             raw, _ = await read_at_most(response, ERROR_BODY_LIMIT)
         except TRANSPORT_ERRORS as exc:
-            raise translate(exc, request) from exc
+            failure = translate(exc, request)
+            failure.stage = "answered"  # the status line came: never sent again
+            raise failure from exc
         finally:
             release(response)
         if 200 <= status < 300:

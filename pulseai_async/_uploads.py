@@ -3,6 +3,9 @@
 `prepare_upload` checks the input before anything is sent (it exists, has a name the
 server can take the type from, is not over a size limit) and returns an `Upload` whose
 `form()` builds a fresh multipart body on each attempt, so a retried upload starts over.
+A one-shot source (a pipe, a socket, an async stream without `seek`) is never sent
+twice: once it has been read from, `resendable()` is False and the failure is raised
+instead of a retry with a truncated body.
 Paths are streamed from disk with anyio in 256 KiB chunks and never held in memory.
 """
 
@@ -57,19 +60,30 @@ class Upload:
         size: int | None,
         open_chunks: Callable[[], AsyncIterator[bytes]] | None = None,
         data: bytes | None = None,
+        one_shot: bool = False,
     ) -> None:
         self.filename = filename
         self.content_type = content_type
         self.size = size
         self._open_chunks = open_chunks
         self._data = data
+        self._one_shot = one_shot
+        self._read_from = False
+
+    def resendable(self) -> bool:
+        return not (self._one_shot and self._read_from)
 
     def payload(self) -> Payload:
         if self._data is not None:
             # a file object: aiohttp warns (ResourceWarning) about raw bytes over 1 MiB
             return BytesIOPayload(io.BytesIO(self._data), content_type=self.content_type)
+        return _SizedStream(self._chunks(), self.size, content_type=self.content_type)
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
         assert self._open_chunks is not None
-        return _SizedStream(self._open_chunks(), self.size, content_type=self.content_type)
+        self._read_from = True
+        async for chunk in self._open_chunks():
+            yield chunk
 
     def form(
         self, field: str = "file", fields: Mapping[str, str] | None = None
@@ -81,8 +95,29 @@ class Upload:
         form.add_field(field, self.payload(), filename=self.filename)
         return form
 
+    def body(self, field: str, fields: Mapping[str, str]) -> UploadBody:
+        """The request's body factory: a new form per attempt."""
+        return UploadBody(self, field, fields)
+
     def __repr__(self) -> str:
         return f"Upload({self.filename!r}, {self.content_type!r}, size={self.size})"
+
+
+class UploadBody:
+    """Builds the multipart body of one upload call, afresh for each attempt."""
+
+    __slots__ = ("_field", "_fields", "_upload")
+
+    def __init__(self, upload: Upload, field: str, fields: Mapping[str, str]) -> None:
+        self._upload = upload
+        self._field = field
+        self._fields = fields
+
+    def __call__(self) -> aiohttp.FormData:
+        return self._upload.form(self._field, self._fields)
+
+    def resendable(self) -> bool:
+        return self._upload.resendable()
 
 
 def _guess_type(filename: str) -> str:
@@ -106,15 +141,12 @@ async def _path_chunks(path: anyio.Path) -> AsyncIterator[bytes]:
 
 
 def _sync_chunks(handle: IO[bytes], start: int | None) -> Callable[[], AsyncIterator[bytes]]:
-    used = False
+    """Chunks of a file object, from `start` on each use (None: a one-shot source,
+    which `Upload.resendable()` keeps from a second use)."""
 
     async def chunks() -> AsyncIterator[bytes]:
-        nonlocal used
         if start is not None:
             handle.seek(start)
-        elif used:
-            raise PulseValidationError("cannot resend an upload from a non-seekable file object")
-        used = True
         while chunk := await anyio.to_thread.run_sync(handle.read, CHUNK_SIZE):
             yield chunk
 
@@ -122,15 +154,14 @@ def _sync_chunks(handle: IO[bytes], start: int | None) -> Callable[[], AsyncIter
 
 
 def _async_chunks(handle: AsyncReadable) -> Callable[[], AsyncIterator[bytes]]:
+    """Chunks of an async file object, rewound with its `seek` on a second use (one
+    without `seek` is one-shot: `Upload.resendable()` keeps it from a second use)."""
     used = False
 
     async def chunks() -> AsyncIterator[bytes]:
         nonlocal used
         if used:
-            seek = getattr(handle, "seek", None)
-            if seek is None:
-                raise PulseValidationError("cannot resend an upload from an async stream")
-            await seek(0)
+            await handle.seek(0)  # type: ignore[attr-defined]
         used = True
         while chunk := await handle.read(CHUNK_SIZE):
             yield chunk
@@ -202,6 +233,7 @@ async def prepare_upload(
             content_type or _guess_type(filename),
             None,
             open_chunks=_async_chunks(content),
+            one_shot=not callable(getattr(content, "seek", None)),
         )
     elif hasattr(content, "read"):
         filename = filename or _name_of(content)
@@ -213,6 +245,7 @@ async def prepare_upload(
             content_type or _guess_type(filename),
             remaining,
             open_chunks=_sync_chunks(content, start),
+            one_shot=start is None,
         )
     else:
         raise PulseValidationError(

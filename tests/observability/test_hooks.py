@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 import pytest
 
 import pulseai_async as pa
@@ -149,3 +150,29 @@ def test_a_hook_without_hook_methods_is_refused() -> None:
         pa.AsyncPulse("app-key", hooks=[object()])
     with pytest.raises(pa.PulseValidationError, match="list"):
         pa.AsyncPulse("app-key", hooks=Recorder())  # type: ignore[arg-type]
+
+
+async def test_a_call_cut_by_its_total_timeout_or_by_closing_the_client(
+    emulator: Emulator,
+) -> None:
+    emulator.faults.add(Fault.slow(5).on("/info").always())
+    hook = Recorder()
+    async with emulator.client(hooks=[hook], timeout=0.3) as pulse:
+        with pytest.raises(pa.APITimeoutError):
+            await pulse.app.info()
+    response, call = hook.seen[1][1], hook.seen[-1][1]
+    assert response.status is None and response.error_type == "APITimeoutError"
+    assert call.error_type == "APITimeoutError"
+
+    hook = Recorder()
+    pulse = emulator.client(hooks=[hook])
+    async with pulse, anyio.create_task_group() as tasks:
+
+        async def call() -> None:
+            with pytest.raises(pa.ClientClosedError):
+                await pulse.app.info()
+
+        tasks.start_soon(call)
+        await anyio.sleep(0.2)
+        await pulse.aclose()
+    assert hook.seen[-1][1].error_type == "ClientClosedError"

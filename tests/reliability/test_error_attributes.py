@@ -82,6 +82,15 @@ async def test_an_echoed_key_is_masked_in_error_headers(serve: Serve) -> None:
     assert key.encode() not in pickle.dumps(caught.value)
 
 
+async def test_calling_a_closed_client_says_to_create_a_new_one(emulator: Emulator) -> None:
+    pulse = emulator.client()
+    async with pulse:
+        await pulse.app.info()
+    with pytest.raises(pa.ClientClosedError, match="create a new client") as caught:
+        await pulse.app.info()
+    assert isinstance(caught.value, pa.PulseError)
+
+
 async def test_reading_a_closed_stream_says_to_start_a_new_one(pulse: pa.AsyncPulse) -> None:
     stream = pulse.chat.stream("hi", user="u")
     await stream.aclose()

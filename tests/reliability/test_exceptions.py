@@ -44,7 +44,8 @@ SAMPLES: dict[str, Any] = {
     "headers": {"X-Request-Id": "req-42", "Retry-After": "1.5"},
     "method": "POST",
     "path": "/chat-messages",
-    "what": "ChatStream",
+    "stage": "sent",
+    "what": "POST /chat-messages",
 }
 
 

@@ -113,33 +113,50 @@ async def test_proxy_html_on_every_attempt_ends_in_bad_gateway_error(
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_connection_reset_before_the_answer_is_retried(
+async def test_connection_reset_after_a_chat_turn_was_sent_is_not_retried(
     emulator_with_answer: Emulator, streaming: bool
 ) -> None:
+    """The server had the whole POST: sending it again could duplicate the turn."""
     emulator_with_answer.faults.add(Fault.disconnected())
     with anyio.fail_after(10):
         async with emulator_with_answer.client(retry_policy=FAST_RETRIES) as pulse:
-            if streaming:
-                text = (await read_stream(pulse)).text
-            else:
-                text = (await pulse.chat.send("q", user="u")).answer
+            with pytest.raises(pa.APIConnectionError) as caught:
+                if streaming:
+                    await read_stream(pulse)
+                else:
+                    await pulse.chat.send("q", user="u")
             assert checked_out(pulse) == 0
-    assert text == ANSWER
-    assert emulator_with_answer.hits("/chat-messages") == 2
+            assert (await pulse.chat.send("q", user="u")).answer == ANSWER  # still usable
+    assert caught.value.stage == "sent"
+    assert emulator_with_answer.hits("/chat-messages") == 2  # the failed turn, once
+
+
+async def test_connection_reset_before_an_idempotent_answer_is_retried(
+    emulator_with_answer: Emulator,
+) -> None:
+    emulator_with_answer.faults.add(Fault.disconnected().on("/info"))
+    with anyio.fail_after(10):
+        async with emulator_with_answer.client(retry_policy=FAST_RETRIES) as pulse:
+            info = await pulse.app.info()
+            assert checked_out(pulse) == 0
+    assert info.name
+    assert emulator_with_answer.hits("/info") == 2
 
 
 async def test_connection_reset_on_every_attempt_is_a_connection_error(
     emulator_with_answer: Emulator,
 ) -> None:
-    emulator_with_answer.faults.add(Fault.disconnected().always())
+    emulator_with_answer.faults.add(Fault.disconnected().on("/info").always())
     with anyio.fail_after(10):
         async with emulator_with_answer.client(retry_policy=FAST_RETRIES) as pulse:
             with pytest.raises(pa.APIConnectionError) as caught:
-                await pulse.chat.send("q", user="u")
+                await pulse.app.info()
             assert checked_out(pulse) == 0
     assert not isinstance(caught.value, pa.APIStatusError)
-    assert "POST /chat-messages" in str(caught.value)
-    assert emulator_with_answer.hits("/chat-messages") == 3
+    assert "GET /info" in str(caught.value)
+    # 3 attempts; aiohttp itself resends an idempotent request once when its
+    # connection drops before any answer, so each attempt may reach the server twice
+    assert emulator_with_answer.hits("/info") in (3, 6)
 
 
 # --- "drop the connection after 40 events" ----------------------------------------------

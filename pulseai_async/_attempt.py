@@ -1,0 +1,116 @@
+"""One try of a request, and the connection pool that tells it what happened.
+
+`PoolConnector` (the SDK's aiohttp connector) tells the running `Attempt` what
+aiohttp's exceptions do not: whether it had to wait for a free connection
+(`max_connections` busy) and whether it got a reused keep-alive connection. The attempt's
+anyio cancel scope is bounded by `Timeout.pool` while it waits for the pool; a stream's
+attempt is then bounded by `Timeout.read` from the moment its connection is ready to
+the end of its response head (a server that sends its headers one byte a second, or
+never finishes them, is cut off). A blocking call's head is bounded by its `total`,
+like the rest of it. How far a failed attempt got (`APIConnectionError.stage`) decides
+whether it may be retried.
+
+Only the pool the SDK creates does this; with a session passed in, pool waits and
+response heads are bounded by `total` alone and no disconnect counts as stale.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from contextvars import ContextVar
+from typing import Any
+
+import aiohttp
+import anyio
+from aiohttp.connector import Connection
+
+from ._config import Timeout
+from ._errors import APIConnectionError, APITimeoutError
+
+__all__ = ["Attempt", "PoolConnector", "current_attempt"]
+
+current_attempt: ContextVar[Attempt | None] = ContextVar("pulseai_attempt", default=None)
+"""The attempt running in this task (set around `session.request`)."""
+
+
+class Attempt:
+    """The state of one attempt; `scope` bounds its `session.request(...)`."""
+
+    __slots__ = ("head", "queued", "reused", "scope", "timeout")
+
+    def __init__(self, timeout: Timeout, *, stream: bool) -> None:
+        self.timeout = timeout
+        # A blocking call's head is bounded by its `total`, which aiohttp enforces; a
+        # stream's by `read`, since its `total` may be long.
+        self.head = timeout.read if stream else None
+        bounded = self.head is not None or timeout.pool is not None
+        self.scope = anyio.CancelScope() if bounded else None  # armed by the connector
+        self.queued = False
+        self.reused = False
+
+    def _arm(self, seconds: float | None) -> None:
+        if self.scope is not None:
+            self.scope.deadline = math.inf if seconds is None else anyio.current_time() + seconds
+
+    def timed_out(self, where: str) -> APITimeoutError:
+        """The error for this attempt's scope running out."""
+        if self.queued:
+            return APITimeoutError(
+                f"{where}: no free connection within the pool timeout of "
+                f"{self.timeout.pool} s (max_connections are all in use)",
+                phase="pool",
+                stage="connect",
+            )
+        return APITimeoutError(
+            f"{where}: the response did not start within the read timeout of {self.timeout.read} s",
+            phase="read",
+        )
+
+    def failed(self, error: APIConnectionError, exc: BaseException) -> APIConnectionError:
+        """`error` (translated from aiohttp's `exc`) with the stage the attempt reached."""
+        if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+            error.stage = "connect"
+        elif isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
+            error.stage = "answered"  # a malformed or cut response: the server did answer
+        elif self.reused and isinstance(
+            exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
+        ):
+            # A pooled keep-alive connection the server had already closed: the request
+            # was not processed (RFC 9112, 9.3.1). aiohttp raises this before any
+            # complete response head.
+            error.stage = "stale"
+        else:
+            error.stage = "sent"
+        return error
+
+
+class PoolConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, reporting each checkout to the attempt that asked for it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handed_out: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Connection:
+        attempt = current_attempt.get()
+        if attempt is None:
+            return await super().connect(req, traces, timeout)
+        pool = attempt.timeout.pool
+        # aiohttp's own test for "queue for a free connection" (only worth its cost when
+        # the wait is bounded)
+        if pool is not None and self._available_connections(req.connection_key) <= 0:
+            attempt.queued = True
+            attempt._arm(pool)
+            connection = await super().connect(req, traces, timeout)
+            attempt.queued = False
+        else:
+            connection = await super().connect(req, traces, timeout)
+        if attempt.head is not None:
+            attempt._arm(attempt.head)  # the response must start within `read`
+        elif pool is not None:
+            attempt._arm(None)
+        protocol = connection.protocol
+        attempt.reused = protocol in self._handed_out
+        self._handed_out.add(protocol)
+        return connection
