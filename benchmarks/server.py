@@ -10,7 +10,13 @@ other runs the client under test.
   (`data: {...}\\n\\n`, Python `json.dumps` style, one HTTP chunk per event, a
   `event: ping` keep-alive, the chatflow's workflow/node events and a `message_end`).
   With `hold=k`, every stream stops after its first event until `k` streams are open
-  (or 30 s pass), so a client holds `k` streams open at once.
+  (or 30 s pass), so a client holds `k` streams open at once. Options may follow:
+  `coalesce=m` puts `m` events in each HTTP chunk (a server that batches its writes,
+  or a client that fell behind); `pace=ms` writes the message events one at a time, one
+  every `ms` milliseconds per stream (as a model produces tokens), each stamped in its
+  `created_at` with the time of its write (`time.time_ns() // 1000`, microseconds, a
+  clock every process on the machine shares), so a client can tell how long the event
+  took from the server's write to its reader.
 - `response_mode: "blocking"`: the same answer as one JSON object.
 
 The answer text for `n` events is `expected_text(n)`: every client checks what it got.
@@ -27,6 +33,7 @@ import re
 import signal
 import stat
 import sys
+import time
 
 CONVERSATION_ID = "45701982-8118-4bc5-8e9b-64562b4555f2"
 MESSAGE_ID = "9da23599-e713-473b-982c-4328d4f5c78a"
@@ -36,7 +43,9 @@ CREATED_AT = 1705395332
 WORDS = [" The", " answer", " is", " naïve", " but", " 世界", " says", " hello", " 👋", ","]
 HOLD_TIMEOUT = 30.0
 
-_query_re = re.compile(rb'"query"\s*:\s*"n=(\d+) hold=(\d+)"')
+_query_re = re.compile(rb'"query"\s*:\s*"n=(\d+) hold=(\d+)((?: [a-z]+=\d+)*)"')
+_option_re = re.compile(rb" ([a-z]+)=(\d+)")
+PACE_SLOTS = 20  # paced streams are spread over this many phases of their period
 
 
 def token(i: int) -> str:
@@ -94,15 +103,20 @@ def _usage(n: int) -> dict[str, object]:
     }
 
 
+def message_event(i: int, created_at: int = CREATED_AT) -> bytes:
+    event = _envelope("message")
+    event["id"] = MESSAGE_ID
+    event["answer"] = token(i)
+    event["created_at"] = created_at
+    return b"data: " + json.dumps(event).encode() + b"\n\n"
+
+
 def stream_events(n: int) -> list[bytes]:
     """The SSE blocks of one streamed answer, in order (Dify: `json.dumps`, ASCII)."""
     out = [b"data: " + json.dumps(_node("workflow_started", None)).encode() + b"\n\n"]
     out.append(b"data: " + json.dumps(_node("node_started", None)).encode() + b"\n\n")
     for i in range(n):
-        event = _envelope("message")
-        event["id"] = MESSAGE_ID
-        event["answer"] = token(i)
-        out.append(b"data: " + json.dumps(event).encode() + b"\n\n")
+        out.append(message_event(i))
         if i == 0:
             out.append(b"event: ping\n\n")
     out.append(b"data: " + json.dumps(_node("node_finished", "succeeded")).encode() + b"\n\n")
@@ -115,8 +129,11 @@ def stream_events(n: int) -> list[bytes]:
     return out
 
 
-def chunked(blocks: list[bytes]) -> bytes:
-    """Each SSE block as its own HTTP chunk, as Dify's WSGI server sends them."""
+def chunked(blocks: list[bytes], per_chunk: int = 1) -> bytes:
+    """Each SSE block as its own HTTP chunk, as Dify's WSGI server sends them (or
+    `per_chunk` blocks to a chunk)."""
+    if per_chunk > 1:
+        blocks = [b"".join(blocks[i : i + per_chunk]) for i in range(0, len(blocks), per_chunk)]
     return b"".join(b"%x\r\n%s\r\n" % (len(block), block) for block in blocks)
 
 
@@ -133,16 +150,26 @@ class Bodies:
     """Pre-built responses, cached per event count (the server's work is a write)."""
 
     def __init__(self) -> None:
-        self._streams: dict[int, tuple[bytes, bytes]] = {}
+        self._streams: dict[tuple[int, int], tuple[bytes, bytes]] = {}
         self._blocking: dict[int, bytes] = {}
+        self._paced: dict[int, tuple[bytes, list[bytes], bytes]] = {}
 
-    def stream(self, n: int) -> tuple[bytes, bytes]:
+    def stream(self, n: int, per_chunk: int = 1) -> tuple[bytes, bytes]:
         """(head + first event, the rest), split so a stream can be held open."""
-        if n not in self._streams:
+        if (n, per_chunk) not in self._streams:
             blocks = stream_events(n)
             first = STREAM_HEAD + chunked(blocks[:3])
-            self._streams[n] = (first, chunked(blocks[3:]) + b"0\r\n\r\n")
-        return self._streams[n]
+            rest = chunked(blocks[3:], per_chunk) + b"0\r\n\r\n"
+            self._streams[n, per_chunk] = (first, rest)
+        return self._streams[n, per_chunk]
+
+    def paced(self, n: int) -> tuple[bytes, list[bytes], bytes]:
+        """(head + first events, the message events still to stamp and pace, the end)."""
+        if n not in self._paced:
+            blocks = stream_events(n)
+            first, rest = STREAM_HEAD + chunked(blocks[:4]), blocks[4 : 4 + n - 1]
+            self._paced[n] = (first, rest, chunked(blocks[4 + n - 1 :]) + b"0\r\n\r\n")
+        return self._paced[n]
 
     def blocking(self, n: int) -> bytes:
         if n not in self._blocking:
@@ -188,15 +215,74 @@ class Holds:
                 del self.waiting[k]
 
 
+class Pacer:
+    """Writes every paced stream's next event on time, from one ticker for all streams
+    (a timer per stream would cost the server more than the client under test).
+
+    Stream k gets phase k mod PACE_SLOTS of the period, so writes are spread evenly;
+    each event is stamped just before its write, so the server running late does not
+    count as the client's latency (it only lowers the rate).
+    """
+
+    def __init__(self, period_ms: int) -> None:
+        self.period = period_ms / 1000
+        self.slots: list[list[PacedStream]] = [[] for _ in range(PACE_SLOTS)]
+        self.added = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, stream: PacedStream) -> None:
+        self.slots[self.added % PACE_SLOTS].append(stream)
+        self.added += 1
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        start, step, k = loop.time(), self.period / PACE_SLOTS, 0
+        while any(self.slots):
+            k += 1
+            await asyncio.sleep(max(0.0, start + k * step - loop.time()))
+            slot = self.slots[k % PACE_SLOTS]
+            slot[:] = [stream for stream in slot if stream.write_next()]
+        self.task = None
+        self.added = 0
+
+
+class PacedStream:
+    def __init__(self, protocol: BenchProtocol, events: list[bytes], end: bytes) -> None:
+        self.protocol = protocol
+        self.events = events
+        self.end = end
+        self.next = 0
+        self.done = protocol.loop.create_future()
+
+    def write_next(self) -> bool:
+        """Write the next event (stamped now); False once the stream is over."""
+        transport = self.protocol.transport
+        if transport is None or self.next == len(self.events):
+            if transport is not None:
+                transport.write(self.end)
+            self.done.set_result(None)
+            return False
+        block = self.events[self.next]
+        stamp = b"%d" % (time.time_ns() // 1000)
+        block = block.replace(b'"created_at": %d' % CREATED_AT, b'"created_at": ' + stamp, 1)
+        transport.write(b"%x\r\n%s\r\n" % (len(block), block))
+        self.next += 1
+        return True
+
+
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
 
 class BenchProtocol(asyncio.Protocol):
     """HTTP/1.1 keep-alive: parse a request, write its pre-built answer."""
 
-    def __init__(self, bodies: Bodies, holds: Holds) -> None:
+    def __init__(self, bodies: Bodies, holds: Holds, pacers: dict[int, Pacer]) -> None:
         self.bodies = bodies
         self.holds = holds
+        self.pacers = pacers
+        self.loop = asyncio.get_running_loop()
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
         self.busy = False
@@ -244,8 +330,20 @@ class BenchProtocol(asyncio.Protocol):
             transport.write(NOT_FOUND)
         else:
             n, hold = int(query.group(1)), int(query.group(2))
-            if b'"streaming"' in body:
-                first, rest = self.bodies.stream(n)
+            options = {k.decode(): int(v) for k, v in _option_re.findall(query.group(3))}
+            if b'"streaming"' in body and "pace" in options:
+                first, events, end = self.bodies.paced(n)
+                transport.write(first)
+                if hold:
+                    await self.holds.wait(hold)
+                pacer = self.pacers.setdefault(options["pace"], Pacer(options["pace"]))
+                paced = PacedStream(self, events, end)
+                pacer.add(paced)
+                await paced.done
+                if self.transport is None:
+                    return
+            elif b'"streaming"' in body:
+                first, rest = self.bodies.stream(n, options.get("coalesce", 1))
                 transport.write(first)
                 if hold:
                     await self.holds.wait(hold)
@@ -262,9 +360,13 @@ class BenchProtocol(asyncio.Protocol):
 
 async def serve(host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
-    bodies, holds = Bodies(), Holds()
+    bodies, holds, pacers = Bodies(), Holds(), dict[int, Pacer]()
     server = await loop.create_server(
-        lambda: BenchProtocol(bodies, holds), host, port, backlog=4096, reuse_address=True
+        lambda: BenchProtocol(bodies, holds, pacers),
+        host,
+        port,
+        backlog=4096,
+        reuse_address=True,
     )
     bound = server.sockets[0].getsockname()[1]
     print(f"listening {bound}", flush=True)

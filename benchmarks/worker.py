@@ -74,13 +74,18 @@ async def run_network(peer_name: str, scenario: str, p: dict[str, Any]) -> dict[
     pool = ThreadPoolExecutor(max_workers=concurrency) if peer.SYNC else None
     loop = asyncio.get_running_loop()
 
+    samples: list[tuple[int, int]] = []  # paced: (server's write, reader's receipt), us
+    options = "".join(f" {name}={p[name]}" for name in ("coalesce", "pace") if name in p)
+
     async def call(method: str, query: str, user: str) -> str:
         if pool is not None:
             return await loop.run_in_executor(pool, getattr(client, method), query, user)
+        if method == "paced":
+            return await client.paced(query, user, samples)  # type: ignore[no-any-return]
         return await getattr(client, method)(query, user)  # type: ignore[no-any-return]
 
     async def many(method: str, count: int, n: int, hold_k: int, width: int) -> list[str]:
-        query = f"n={n} hold={hold_k}"
+        query = f"n={n} hold={hold_k}{options}"
         gate = asyncio.Semaphore(width)
 
         async def one(i: int) -> str:
@@ -93,12 +98,13 @@ async def run_network(peer_name: str, scenario: str, p: dict[str, Any]) -> dict[
         client.open()
     else:
         await client.open()
-    method = "send" if scenario == "blocking" else "stream"
+    method = {"blocking": "send", "paced": "paced"}.get(scenario, "stream")
     try:
         # Warm up (first-use imports, the pool's connections) outside the measurement;
         # the memory scenario warms one connection only, so each stream's costs count.
         warm = 1 if scenario == "rss" else min(concurrency, 200)
         await many(method, warm, 3, 0, warm)
+        samples.clear()
         rss_before = rss_kib()
         peak_reset = reset_peak_rss()
         with Meter() as meter:
@@ -120,7 +126,7 @@ async def run_network(peer_name: str, scenario: str, p: dict[str, Any]) -> dict[
         "text_ok": bad == 0,
         "mismatches": bad,
     }
-    if method == "stream":
+    if method != "send":
         total = streams * data_events
         result.update(
             events=total,
@@ -132,6 +138,18 @@ async def run_network(peer_name: str, scenario: str, p: dict[str, Any]) -> dict[
             sends=streams,
             cpu_us_per_send=meter.cpu / streams * 1e6,
             sends_per_s=streams / meter.wall,
+        )
+    if scenario == "paced" and samples:
+        latencies = sorted(received - sent for sent, received in samples)
+        count = len(latencies)
+        span = max(sent for sent, _ in samples) - min(sent for sent, _ in samples)
+        result.update(
+            stamped=count,
+            latency_p50_ms=latencies[count // 2] / 1000,
+            latency_p99_ms=latencies[count * 99 // 100] / 1000,
+            latency_max_ms=latencies[-1] / 1000,
+            # the pace the server kept: a saturated machine writes (and reads) late
+            tokens_per_stream_s=count / streams / (span / 1e6) if span else None,
         )
     if scenario == "rss":
         result.update(

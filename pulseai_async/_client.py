@@ -280,29 +280,39 @@ class AsyncPulse:
         if key is None:
             env = API_KEY_ENV if scope == "app" else KNOWLEDGE_API_KEY_ENV
             raise PulseValidationError(f"this call needs the {scope} API key ({env})")
-        query = {**(params or {}), **options.get("extra_query", {})}
         headers = {
             "Authorization": f"Bearer {key}",
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
             **self._default_headers,
         }
+        # (Every merge and copy below is skipped when there is nothing to add: this runs
+        # once per request, and most requests have no extras.)
+        extra_body = options.get("extra_body")
         body: bytes | Callable[[], aiohttp.FormData] | None = None
         if form is not None:
-            if options.get("extra_body"):
+            if extra_body:
                 raise PulseValidationError("extra_body is not supported on multipart uploads")
             body = form
-        elif json is not None or options.get("extra_body"):
+        elif json is not None or extra_body:
+            payload = (
+                json
+                if type(json) is dict and not extra_body
+                else {**(json or {}), **(extra_body or {})}
+            )
             try:
-                body = msgspec.json.encode({**(json or {}), **options.get("extra_body", {})})
+                body = msgspec.json.encode(payload)
             except (TypeError, ValueError) as exc:
                 raise PulseValidationError(f"the request body is not JSON: {exc}") from None
             headers["Content-Type"] = "application/json"
-        headers.update(_headers("extra_headers", options.get("extra_headers")))
+        if options.get("extra_headers") is not None:
+            headers.update(_headers("extra_headers", options["extra_headers"]))
+        extra_query = options.get("extra_query")
+        query = {**(params or {}), **extra_query} if extra_query else params
         return PreparedRequest(
             method=method,
             path=path,
-            params={k: _query_value(v) for k, v in query.items() if v is not None},
+            params={k: _query_value(v) for k, v in query.items() if v is not None} if query else {},
             headers=headers,
             body=body,
         )

@@ -161,7 +161,8 @@ class SSEDecoder:
             pieces = chunk[:end].split(b"\n\ndata: ")
             first = 1  # the first piece is whole blocks, not one block's data
         plain = self._last_id is None and self._retry is None
-        if not first and plain and chunk.count(b"\n", 0, end) == 2 * len(pieces) - 2:
+        # (A join and a memchr cost a fraction of `chunk.count(b"\n")`, a byte-by-byte loop.)
+        if not first and plain and b"\n" not in b"".join(pieces):
             if end > self._max_size and max(map(len, pieces)) >= self._max_size:
                 self._fail()
             events += pieces

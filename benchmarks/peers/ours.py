@@ -1,9 +1,12 @@
 """This SDK, used the way its docs show."""
 
-from pulseai_async import AsyncPulse
+import time
+
+from pulseai_async import AsyncPulse, MessageEvent
 
 NAME = "pulseai_async (ours)"
 SYNC = False
+STAMPED = 10**12  # a paced event's `created_at` is its write time in microseconds
 
 
 class Client:
@@ -21,6 +24,15 @@ class Client:
     async def stream(self, query: str, user: str) -> str:
         async with self.pulse.chat.stream(query, user=user) as stream:
             return await stream.final_text()
+
+    async def paced(self, query: str, user: str, samples: list[tuple[int, int]]) -> str:
+        """Each stamped event: (its write time, when the `async for` body sees it), in us."""
+        now = time.time_ns
+        async with self.pulse.chat.stream(query, user=user) as stream:
+            async for event in stream:
+                if type(event) is MessageEvent and event.created_at > STAMPED:  # type: ignore[operator]
+                    samples.append((event.created_at, now() // 1000))  # type: ignore[operator]
+            return stream.text
 
     async def send(self, query: str, user: str) -> str:
         return (await self.pulse.chat.send(query, user=user)).answer
