@@ -27,7 +27,7 @@ from ._resource import Resource
 from ._response_stream import ResponseStream, StreamOpener
 from ._transport import TRANSPORT_ERRORS, release
 from ._uploads import FileInput
-from ._validation import check_text, optional_text, optional_uuid, present
+from ._validation import check_text, optional_bool, optional_text, optional_uuid, present
 
 __all__ = ["Audio", "TextToAudio"]
 
@@ -64,6 +64,7 @@ class TextToAudio(ResponseStream[bytes]):
         response = await self._ensure_open()
         if response is None:
             return
+        failure: StreamInterruptedError | None = None
         rearm = self._content if self._open_response.timeout.between_events else None
         try:
             async for chunk in self._chunks(response):
@@ -77,19 +78,23 @@ class TextToAudio(ResponseStream[bytes]):
             if self._closed:  # closed by `aclose()` in another task, or by the client's
                 self._end_quietly_or_raise()
                 return
+            # raised below, outside this block: aiohttp's error is no part of the chain
             if isinstance(exc, TimeoutError):
-                raise StreamTimeoutError(
+                failure = StreamTimeoutError(
                     f"the audio stream timed out after {self.bytes_received} bytes"
-                ) from exc
-            raise StreamInterruptedError(
-                f"the audio stream broke after {self.bytes_received} bytes: {exc}"
-            ) from exc
+                )
+            else:
+                failure = StreamInterruptedError(
+                    f"the audio stream broke after {self.bytes_received} bytes: {exc}"
+                )
         finally:
             release(response)
             self._open_response.lifecycle.discard_stream(self)
-            self._ended(sys.exc_info()[1])
+            self._ended(sys.exc_info()[1] or failure)
         if self._closed:
             self._end_quietly_or_raise()
+        if failure is not None:
+            raise failure
 
     def _complete(self) -> bool:
         response = self._response
@@ -203,7 +208,7 @@ class Audio(Resource):
                 "message_id": optional_uuid("message_id", message_id),
                 "text": optional_text("text", text),
                 "voice": optional_text("voice", voice),
-                "streaming": None if streaming is None else bool(streaming),
+                "streaming": optional_bool("streaming", streaming),
             }
         )
         if "text" not in body and "message_id" not in body:

@@ -9,7 +9,14 @@ from ._models import ChatMessage
 from ._options import RequestOptions
 from ._resource import Resource
 from ._stream import ChatStream
-from ._validation import check_files, check_mapping, check_text, check_uuid, optional_uuid
+from ._validation import (
+    check_bool,
+    check_files,
+    check_mapping,
+    check_text,
+    check_uuid,
+    optional_uuid,
+)
 
 __all__ = ["Chat"]
 
@@ -38,7 +45,7 @@ class Chat(Resource):
         if checked_files:
             body["files"] = checked_files
         if auto_generate_name is not None:
-            body["auto_generate_name"] = bool(auto_generate_name)
+            body["auto_generate_name"] = check_bool("auto_generate_name", auto_generate_name)
         return body
 
     async def send(
@@ -95,7 +102,6 @@ class Chat(Resource):
             stop,
             max_event_size=client._max_event_size,
             max_text_length=client._max_text_length,
-            scrub=client._scrubbed,
         )
 
     async def stop(self, task_id: str, *, user: str, **options: Unpack[RequestOptions]) -> None:

@@ -11,7 +11,14 @@ from ._knowledge_models import Segment, _SegmentList, _SegmentOne
 from ._options import RequestOptions
 from ._pagination import AsyncPager
 from ._resource import Resource
-from ._validation import check_text, check_uuid, optional_text, present
+from ._validation import (
+    check_text,
+    check_uuid,
+    optional_bool,
+    optional_str,
+    optional_text,
+    present,
+)
 
 __all__ = ["ChunkInput", "Chunks"]
 
@@ -92,7 +99,11 @@ class Chunks(Resource):
         chunks at once and no `has_more`; that is one page."""
         if status is not None:
             check_text("status", status)
-        params = {"limit": check_limit(limit), "keyword": keyword, "status": status}
+        params = {
+            "limit": check_limit(limit),
+            "keyword": optional_str("keyword", keyword),
+            "status": status,
+        }
         path = self._path(dataset_id, document_id)
         return knowledge_pager(self._client, path, _SegmentList, params, options)
 
@@ -116,9 +127,9 @@ class Chunks(Resource):
                 "content": optional_text("content", content),
                 "answer": optional_text("answer", answer),
                 "keywords": None if keywords is None else _keywords(keywords),
-                "enabled": None if enabled is None else bool(enabled),
-                "regenerate_child_chunks": (
-                    None if regenerate_child_chunks is None else bool(regenerate_child_chunks)
+                "enabled": optional_bool("enabled", enabled),
+                "regenerate_child_chunks": optional_bool(
+                    "regenerate_child_chunks", regenerate_child_chunks
                 ),
             }
         )

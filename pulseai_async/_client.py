@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 import aiohttp
 import anyio
 import msgspec
-from multidict import CIMultiDict
 
 from ._body import read_body
 from ._config import (
@@ -33,14 +32,17 @@ from ._config import (
     resolve_api_key,
     resolve_base_url,
 )
-from ._errors import APIStatusError, PulseError, PulseValidationError, ResponseDecodeError
+from ._errors import PulseError, PulseValidationError, ResponseDecodeError
 from ._hooks import Hooks, Trace
 from ._lifecycle import Lifecycle
-from ._options import RequestOptions
+from ._network import SSLSetting, check_proxy, ssl_setting, uses_env_proxies
+from ._options import RequestOptions, check_options
 from ._raw import RawResponseClient
 from ._resource import lazy_resource
 from ._response_stream import StreamOpener
 from ._retry import RetryPolicy
+from ._secrets import register as register_secret
+from ._secrets import scrub
 from ._signing import Signer, TimestampSigner
 from ._transport import (
     TRANSPORT_ERRORS,
@@ -50,7 +52,14 @@ from ._transport import (
     release,
     translate,
 )
-from ._validation import check_count, check_size
+from ._validation import (
+    check_count,
+    check_headers,
+    check_query_value,
+    check_size,
+    check_token,
+    json_body,
+)
 
 if TYPE_CHECKING:
     from ._app_info import App
@@ -64,7 +73,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncPulse"]
 
 T = TypeVar("T")
-E = TypeVar("E", bound=PulseError)
 Scope = Literal["app", "knowledge"]
 _NOT_GIVEN: Any = object()
 
@@ -72,12 +80,6 @@ _NOT_GIVEN: Any = object()
 @functools.cache
 def _decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(type_, strict=False)
-
-
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 class AsyncPulse:
@@ -113,11 +115,16 @@ class AsyncPulse:
         max_text_length: int = DEFAULT_MAX_TEXT_LENGTH,
         default_headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
-        verify_ssl: bool = True,
+        verify_ssl: SSLSetting = True,
+        proxy: str | None = None,
+        trust_env: bool = True,
         hooks: Sequence[object] = (),
     ) -> None:
         app_key = resolve_api_key(api_key, API_KEY_ENV)
         knowledge_key = resolve_api_key(knowledge_api_key, KNOWLEDGE_API_KEY_ENV)
+        for key in (app_key, knowledge_key):
+            if key is not None:
+                register_secret(key)
         if app_key is None and knowledge_key is None:
             raise PulseValidationError(
                 f"no API key: pass api_key=... or set {API_KEY_ENV} "
@@ -137,20 +144,26 @@ class AsyncPulse:
         self._max_text_length = check_size("max_text_length", max_text_length)
         check_count("max_connections", max_connections)
         check_count("max_connections_per_host", max_connections_per_host)
-        if not isinstance(verify_ssl, bool):
-            raise PulseValidationError(f"verify_ssl must be True or False, got {verify_ssl!r}")
+        if session is not None and (proxy is not None or verify_ssl is not True):
+            raise PulseValidationError(
+                "proxy and verify_ssl configure the client's own session: set them on the "
+                "aiohttp session you pass instead"
+            )
+        url = resolve_base_url(base_url)
         self._keys: dict[str, str | None] = {"app": app_key, "knowledge": knowledge_key}
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
-        self._default_headers = _headers("default_headers", default_headers)
+        self._default_headers = check_headers("default_headers", default_headers)
         self._hooks = Hooks(hooks)
         self._transport = Transport(
-            base_url=resolve_base_url(base_url),
+            base_url=url,
             signer=signer or TimestampSigner(),
             max_connections=max_connections,
             max_connections_per_host=max_connections_per_host,
             session=session,
-            verify_ssl=verify_ssl,
+            tls=ssl_setting(verify_ssl),
+            proxy=check_proxy(proxy),
+            trust_env=uses_env_proxies(trust_env, url),
         )
         self._owns_transport = True
         self._lifecycle = Lifecycle()  # shared with `with_options` copies
@@ -203,7 +216,7 @@ class AsyncPulse:
                 clone._retry_policy, max_retries=max_retries
             )
         if default_headers is not None:
-            headers = _headers("default_headers", default_headers)
+            headers = check_headers("default_headers", default_headers)
             clone._default_headers = {**self._default_headers, **headers}
         if max_event_size is not None:
             clone._max_event_size = check_size("max_event_size", max_event_size)
@@ -270,12 +283,9 @@ class AsyncPulse:
         scope: Scope = "app",
         options: RequestOptions,
     ) -> PreparedRequest:
-        if "timeout" in options:  # per-call options are checked now, like the request's
-            coerce_timeout(options["timeout"])
-        if options.get("max_retries") is not None:
-            check_count("max_retries", options["max_retries"])
-        if "max_response_size" in options:
-            check_size("max_response_size", options["max_response_size"])
+        # Every call passes here (streams when created, pagers per page), so this is the
+        # one place per-call options and request-wide values are checked, before sending.
+        check_options(options, f"{method} {path}")
         key = self._keys[scope]
         if key is None:
             env = API_KEY_ENV if scope == "app" else KNOWLEDGE_API_KEY_ENV
@@ -300,25 +310,24 @@ class AsyncPulse:
                 if type(json) is dict and not extra_body
                 else {**(json or {}), **(extra_body or {})}
             )
-            try:
-                body = msgspec.json.encode(payload)
-            except (TypeError, ValueError) as exc:
-                raise PulseValidationError(f"the request body is not JSON: {exc}") from None
+            body = json_body(payload)
             headers["Content-Type"] = "application/json"
         if options.get("extra_headers") is not None:
-            headers.update(_headers("extra_headers", options["extra_headers"]))
+            headers.update(check_headers("extra_headers", options["extra_headers"]))
         extra_query = options.get("extra_query")
         query = {**(params or {}), **extra_query} if extra_query else params
         return PreparedRequest(
             method=method,
             path=path,
-            params={k: _query_value(v) for k, v in query.items() if v is not None} if query else {},
+            params={k: check_query_value(k, v) for k, v in query.items() if v is not None}
+            if query
+            else {},
             headers=headers,
             body=body,
         )
 
     def _trace(self, request: PreparedRequest, *, stream: bool = False) -> Trace:
-        return Trace(self._hooks, request, self.base_url, self._masked_text, stream=stream)
+        return Trace(self._hooks, request, self.base_url, stream=stream)
 
     def _timeout_of(self, options: RequestOptions) -> Timeout:
         return coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
@@ -384,9 +393,6 @@ class AsyncPulse:
         policy = self._retry_policy
         try:
             return await self._attempt(request, timeout, deadline, trace, stream)
-        except APIStatusError as exc:
-            first: PulseError = self._scrubbed(exc)
-            first.__suppress_context__ = True
         except PulseError as exc:
             first = exc
         if (
@@ -408,54 +414,20 @@ class AsyncPulse:
             with attempt:
                 if replay:
                     raise replay.pop()
-                try:
-                    return await self._attempt(request, timeout, deadline, trace, stream)
-                except APIStatusError as exc:
-                    raise self._scrubbed(exc) from None
+                return await self._attempt(request, timeout, deadline, trace, stream)
         raise AssertionError("unreachable: tenacity re-raises the last error")
-
-    def _scrubbed(self, exc: E) -> E:
-        """A server that echoes the key back must not put it into an exception (an error
-        status's message or body, or the body of an event that does not decode)."""
-        if isinstance(exc, ResponseDecodeError):
-            exc.body = self._masked(exc.body)
-        elif isinstance(exc, APIStatusError):
-            for key in filter(None, self._keys.values()):
-                if key in exc.message:
-                    exc.message = exc.message.replace(key, "***")
-                    exc.args = (exc.message,)
-                if exc.body is not None and key in repr(exc.body):
-                    exc.body = None
-            exc.headers = CIMultiDict(
-                (name, self._masked_text(value)) for name, value in exc.headers.items()
-            )
-        return exc
-
-    def _masked_text(self, text: str) -> str:
-        """`text` with every API key replaced by `***`."""
-        for key in filter(None, self._keys.values()):
-            if key in text:
-                text = text.replace(key, "***")
-        return text
-
-    def _masked(self, data: bytes) -> bytes:
-        """`data` with every API key replaced by `***`."""
-        for key in filter(None, self._keys.values()):
-            data = data.replace(key.encode(), b"***")
-        return data
 
     def _decode(self, raw: bytes, type_: Any, status: int, what: str) -> Any:
         try:
             return _decoder_for(type_).decode(raw)
         except (msgspec.DecodeError, RecursionError) as exc:
-            # an echoing server or proxy must not put the key into an exception
-            body = self._masked(raw)
-            raise ResponseDecodeError(
+            failure = ResponseDecodeError(
                 f"{what}: the {status} response does not decode as "
                 f"{getattr(type_, '__name__', type_)}: {exc}",
                 status=status,
-                body=body[:2000],
-            ) from None
+                body=scrub(raw)[:2000],  # scrubbed whole first: no key cut in half
+            )
+        raise failure
 
     async def _read(
         self, response: aiohttp.ClientResponse, request: PreparedRequest, options: RequestOptions
@@ -465,9 +437,10 @@ class AsyncPulse:
         try:
             return await read_body(response, limit, f"{request.method} {request.path}")
         except TRANSPORT_ERRORS as exc:
-            raise translate(exc, request) from exc
+            failure = translate(exc, request)  # raised outside: no aiohttp __context__
         finally:
             release(response)
+        raise failure
 
     async def _call(
         self,
@@ -558,33 +531,19 @@ class AsyncPulse:
         `type` (a msgspec Struct, dict, list, ...) or, without it, into plain builtins;
         an empty body gives None.
         """
-        method = method.upper()
-        if not path.startswith("/"):
+        method = check_token("method", method).upper()
+        if not isinstance(path, str) or not path.startswith("/"):
             raise PulseValidationError(f"path must start with '/', got {path!r}")
-        checked = _options(options)
+        if any(char.isspace() or not char.isprintable() for char in path):
+            raise PulseValidationError(
+                f"path must not contain spaces or control characters, got {path!r}"
+            )
+        if scope not in ("app", "knowledge"):
+            raise PulseValidationError(f"scope must be 'app' or 'knowledge', got {scope!r}")
+        checked = cast(RequestOptions, options)  # checked by `_prepare`, like every call's
         request = self._prepare(
             method, path, json=json, params=params, scope=scope, options=checked
         )
         return await self._exchange(
             request, checked, Any if type is None else type, empty_is_none=True
         )
-
-
-_OPTION_NAMES = frozenset(RequestOptions.__annotations__)
-
-
-def _headers(name: str, value: Mapping[str, str] | None) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise PulseValidationError(f"{name} must map header names to str values, got {value!r}")
-    return dict(value)
-
-
-def _options(options: Mapping[str, Any]) -> RequestOptions:
-    unknown = set(options) - _OPTION_NAMES
-    if unknown:
-        raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(unknown))}")
-    return options  # type: ignore[return-value]

@@ -107,7 +107,7 @@ def resolve_base_url(explicit: str | None) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PulseValidationError(f"base_url must be an http(s) URL with a host, got {url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         # A log record, not a warning: self-hosted servers on an internal host are
         # common, and a warning would break their `filterwarnings = error` test runs.
         logging.getLogger("pulseai_async").warning(
@@ -119,7 +119,7 @@ def resolve_base_url(explicit: str | None) -> str:
     return url.rstrip("/")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     import ipaddress  # only plain-http URLs get here; not worth its import time for all

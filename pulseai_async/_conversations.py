@@ -13,10 +13,17 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, get_args
 
 from ._app_models import Conversation, HistoryMessage
 from ._errors import PulseValidationError
-from ._options import RequestOptions
+from ._options import RequestOptions, check_options
 from ._pagination import AsyncPager, ListPage, Page
 from ._resource import Resource
-from ._validation import check_choice, check_int, check_text, check_uuid, optional_uuid
+from ._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_text,
+    check_uuid,
+    optional_uuid,
+)
 
 if TYPE_CHECKING:
     from ._client import AsyncPulse
@@ -40,6 +47,7 @@ def _cursor_fetch(
     options: RequestOptions,
 ) -> Callable[[str | None], Awaitable[ListPage[T]]]:
     """Fetch one page of an id-cursor listing (`last_id` or `first_id`)."""
+    check_options(options, f"GET {path}")  # now, not when the first page is fetched
 
     async def fetch(cursor: str | None) -> ListPage[T]:
         return await client._call(
@@ -154,7 +162,7 @@ class Conversations(Resource):
         (`auto_generate=True`, no name). Returns the renamed conversation."""
         path = f"/conversations/{check_uuid('conversation_id', conversation_id)}/name"
         body: dict[str, Any] = {"user": check_text("user", user)}
-        if auto_generate:
+        if check_bool("auto_generate", auto_generate):
             if name is not None:
                 raise PulseValidationError("pass either a name or auto_generate=True, not both")
             body["auto_generate"] = True

@@ -31,7 +31,15 @@ from ._knowledge_models import (
 from ._options import RequestOptions
 from ._pagination import AsyncPager, ListPage
 from ._resource import Resource
-from ._validation import check_text, check_uuid, optional_text, present
+from ._validation import (
+    check_text,
+    check_unicode,
+    check_uuid,
+    optional_bool,
+    optional_str,
+    optional_text,
+    present,
+)
 
 if TYPE_CHECKING:
     from ._client import AsyncPulse
@@ -77,6 +85,8 @@ class Datasets(Resource):
             raise PulseValidationError(
                 f"description must be a string of at most {MAX_DESCRIPTION} characters"
             )
+        if description is not None:
+            check_unicode("description", description)
         body = present(
             {
                 "name": check_name("name", name, max_length=MAX_NAME),
@@ -105,7 +115,11 @@ class Datasets(Resource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[Dataset]:
         """Every knowledge base, fetched a page at a time: `async for ds in ...list()`."""
-        params = {"limit": check_limit(limit), "keyword": keyword, "include_all": include_all}
+        params = {
+            "limit": check_limit(limit),
+            "keyword": optional_str("keyword", keyword),
+            "include_all": optional_bool("include_all", include_all),
+        }
         return knowledge_pager(self._client, "/datasets", ListPage[Dataset], params, options)
 
     async def delete(self, dataset_id: str, **options: Unpack[RequestOptions]) -> None:

@@ -44,6 +44,7 @@ from ._validation import (
     check_choice,
     check_text,
     check_uuid,
+    optional_str,
     optional_text,
     optional_uuid,
     present,
@@ -294,7 +295,7 @@ class Documents(Resource):
         """Every document of a knowledge base, a page at a time (`async for`)."""
         params = {
             "limit": check_limit(limit),
-            "keyword": keyword,
+            "keyword": optional_str("keyword", keyword),
             "status": optional_choice("status", status, DOCUMENT_STATUSES),
         }
         path = f"{self._base(dataset_id)}/documents"

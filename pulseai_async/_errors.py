@@ -66,6 +66,8 @@ from urllib.parse import urljoin, urlsplit
 import msgspec
 from multidict import CIMultiDict
 
+from ._secrets import scrub
+
 __all__ = [
     "APIConnectionError",
     "ClientClosedError",
@@ -129,10 +131,21 @@ __all__ = [
 
 
 class PulseError(Exception):
-    """Base of every exception this SDK raises."""
+    """Base of every exception this SDK raises.
+
+    Its arguments and every attribute set on it pass through the key scrubber, so an
+    API key a server echoed back is masked in `str`, `repr`, `args`, attributes and
+    pickles, whichever subclass or raise site built the exception.
+    """
 
     partial_text: str | None = None
     """Raised while reading a stream: the answer text that had arrived (else None)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*scrub(args))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, scrub(value))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Unpickling must not call `__init__`: its signature differs from class to class

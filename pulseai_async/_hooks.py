@@ -26,6 +26,7 @@ from multidict import CIMultiDict
 
 from ._errors import APIStatusError, PulseValidationError
 from ._raw import record
+from ._secrets import scrub
 from ._transport import request_id_of
 
 if TYPE_CHECKING:
@@ -181,19 +182,17 @@ class Trace:
     """What one call reports: built by the client for each call or stream, fed by the
     attempts (`_send`) and ended once by the call (or the stream) with its outcome."""
 
-    __slots__ = ("_done", "_headers", "_hooks", "_mask", "call")
+    __slots__ = ("_done", "_headers", "_hooks", "call")
 
     def __init__(
         self,
         hooks: Hooks,
         request: PreparedRequest,
         base_url: str,
-        mask: Callable[[str], str],
         *,
         stream: bool = False,
     ) -> None:
         self._hooks = hooks
-        self._mask = mask
         self._done = False
         self._headers: Mapping[str, str] = {}
         self.call = CallInfo(request.method, request.path, base_url + request.path, stream=stream)
@@ -230,8 +229,6 @@ class Trace:
         else:
             status, request_id = None, None
             error_type = type(error).__name__ if error is not None else None
-        if request_id is not None:
-            request_id = self._mask(request_id)
         call.status, call.request_id = status, request_id
         if self._hooks.on_response:
             _run(
@@ -257,8 +254,7 @@ class Trace:
     def headers(self) -> CIMultiDict[str]:
         """The last response's headers (a copy, any API key an echoing server put into
         them masked)."""
-        mask = self._mask
-        return CIMultiDict((name, mask(value)) for name, value in self._headers.items())
+        return scrub(CIMultiDict(self._headers))
 
     def finish(
         self, result: Any = None, error: BaseException | None = None, *, error_type: str = ""

@@ -11,9 +11,9 @@ import msgspec
 
 from ._errors import PulseValidationError
 from ._knowledge_models import ProcessRule, RetrievalModel
-from ._options import RequestOptions
+from ._options import RequestOptions, check_options
 from ._pagination import AsyncPager, ListPage, Page
-from ._validation import check_choice, check_int, check_mapping, check_text
+from ._validation import check_bool, check_choice, check_int, check_mapping, check_text
 
 if TYPE_CHECKING:
     from ._client import AsyncPulse
@@ -64,7 +64,9 @@ def process_rule_body(rule: ProcessRule | Mapping[str, Any] | None) -> dict[str,
     if rule is None:
         return {"mode": "automatic"}
     body: dict[str, Any] = (
-        msgspec.to_builtins(rule) if isinstance(rule, ProcessRule) else dict(rule)
+        msgspec.to_builtins(rule)
+        if isinstance(rule, ProcessRule)
+        else check_mapping("process_rule", rule)
     )
     mode = check_choice("process_rule.mode", body.get("mode"), PROCESS_MODES)
     if mode == "automatic":
@@ -127,6 +129,9 @@ def retrieval_model_body(
         or not 0 <= threshold <= 1
     ):
         raise PulseValidationError(f"score_threshold must be from 0 to 1, got {threshold!r}")
+    for flag in ("reranking_enable", "score_threshold_enabled"):
+        if body.get(flag) is not None:
+            check_bool(f"retrieval_model.{flag}", body[flag])
     body.setdefault("reranking_enable", False)
     body.setdefault("score_threshold_enabled", threshold is not None)
     return body
@@ -145,6 +150,7 @@ def knowledge_pager(
     full last page, and some listings have no paging at all; so paging also stops on an
     empty page, on `page * limit >= total`, or when `has_more` is absent.
     """
+    check_options(options, f"GET {path}")  # now, not when the first page is fetched
 
     async def fetch(cursor: Any) -> Page[T]:
         page_number = cursor or 1

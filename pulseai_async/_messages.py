@@ -10,7 +10,7 @@ from ._errors import APIStatusError, PulseValidationError, SuggestedQuestionsDis
 from ._models import Model
 from ._options import RequestOptions
 from ._resource import Resource
-from ._validation import check_text, check_uuid
+from ._validation import check_text, check_unicode, check_uuid
 
 __all__ = ["Messages", "Rating"]
 
@@ -49,7 +49,7 @@ class Messages(Resource):
                 raise PulseValidationError(
                     f"content must be a string, got {type(content).__name__}"
                 )
-            body["content"] = content
+            body["content"] = check_unicode("content", content)
         await self._client._call(
             "POST", f"/messages/{message_id}/feedbacks", None, json=body, options=options
         )

@@ -58,10 +58,8 @@ class ChatStream(ResponseStream[ChatEvent]):
         *,
         max_event_size: int,
         max_text_length: int = DEFAULT_MAX_TEXT_LENGTH,
-        scrub: Callable[[PulseError], PulseError] | None = None,
     ) -> None:
         super().__init__(open_response)
-        self._scrub = scrub  # masks the API key if a server echoes it in an event
         self._stop = stop
         self._max_event_size = max_event_size
         self._max_text_length = max_text_length
@@ -95,6 +93,7 @@ class ChatStream(ResponseStream[ChatEvent]):
         feed = SSEDecoder(self._max_event_size).feed_data
         decode = known_event_decoder().decode
         observe = self._observe
+        failure: StreamInterruptedError | None = None
         rearm = self._content if self._open_response.timeout.between_events else None
         # The text bound costs one addition per chunk, not a check per event: the text
         # can grow by at most one character per byte received, so it is measured only
@@ -135,20 +134,20 @@ class ChatStream(ResponseStream[ChatEvent]):
             if self._closed:  # closed by `aclose()` or `cancel()` in another task,
                 self._end_quietly_or_raise()  # or by the client's `aclose()`
                 return
+            # raised below, outside this block: aiohttp's error is no part of the chain
             if isinstance(exc, TimeoutError):
-                raise self._interrupted(
-                    "no data within the read timeout", StreamTimeoutError
-                ) from exc
-            raise self._interrupted(f"the connection failed mid-stream: {exc}") from exc
+                failure = self._interrupted("no data within the read timeout", StreamTimeoutError)
+            else:
+                failure = self._interrupted(f"the connection failed mid-stream: {exc}")
         except PulseError as exc:  # an error event, a malformed frame, an oversized event
             exc.partial_text = self.text
-            if self._scrub is not None:
-                self._scrub(exc)
             raise
         finally:
             release(response)
             self._open_response.lifecycle.discard_stream(self)
-            self._ended(sys.exc_info()[1])
+            self._ended(sys.exc_info()[1] or failure)
+        if failure is not None:
+            raise failure
         if self._workflow_finished and not self.finished:
             self.finished = True  # a workflow_finished that no message_end followed
         if self._closed:

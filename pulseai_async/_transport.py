@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,6 +31,7 @@ from ._errors import (
     make_status_error,
     redirect_target,
 )
+from ._secrets import MASK, scrub
 from ._signing import Signer
 from ._version import __version__
 
@@ -39,6 +41,7 @@ logger = logging.getLogger("pulseai_async")
 
 USER_AGENT = f"pulseai-async/{__version__} (python; aiohttp {aiohttp.__version__})"
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id")
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-signature"})
 
 Body = bytes | Callable[[], aiohttp.FormData] | None
 _UNBOUNDED = contextlib.nullcontext()
@@ -60,12 +63,31 @@ class PreparedRequest(msgspec.Struct, kw_only=True):
         check = getattr(self.body, "resendable", None)
         return True if check is None else bool(check())
 
+    def __repr__(self) -> str:
+        headers = {
+            name: MASK if name.lower() in SECRET_HEADERS else value
+            for name, value in self.headers.items()
+        }
+        return (
+            f"PreparedRequest(method={self.method!r}, path={self.path!r}, "
+            f"params={self.params!r}, headers={scrub(headers)!r})"
+        )
+
+
+class Response(aiohttp.ClientResponse):
+    """aiohttp's response with a scrubbed repr (it shows the response headers, where an
+    echoing server may have put the key; a stream holds its response)."""
+
+    def __repr__(self) -> str:
+        return scrub(super().__repr__())
+
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """The response's request id (scrubbed: a gateway may echo the key into it)."""
     for name in REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return value
+            return scrub(value)
     return None
 
 
@@ -90,13 +112,17 @@ class Transport:
         max_connections: int,
         max_connections_per_host: int,
         session: aiohttp.ClientSession | None,
-        verify_ssl: bool,
+        tls: bool | ssl.SSLContext,
+        proxy: str | None,
+        trust_env: bool,
     ) -> None:
         self.base_url = base_url
         self.signer = signer
         self._max_connections = max_connections
         self._max_per_host = max_connections_per_host
-        self._verify_ssl = verify_ssl
+        self._tls = tls
+        self._proxy = proxy
+        self._trust_env = trust_env
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -115,7 +141,7 @@ class Transport:
             connector = PoolConnector(
                 limit=self._max_connections,
                 limit_per_host=self._max_per_host,
-                ssl=self._verify_ssl,
+                ssl=self._tls,
                 enable_cleanup_closed=False,
             )
             self._session = aiohttp.ClientSession(
@@ -124,6 +150,9 @@ class Transport:
                 json_serialize=lambda obj: msgspec.json.encode(obj).decode(),
                 raise_for_status=False,
                 auto_decompress=True,
+                response_class=Response,
+                proxy=self._proxy,
+                trust_env=self._trust_env,
             )
         return self._session
 
@@ -162,6 +191,7 @@ class Transport:
         started = time.perf_counter()
         attempt = Attempt(timeout, stream=stream)
         token = current_attempt.set(attempt)
+        failure: APIConnectionError | None = None
         with attempt.scope or _UNBOUNDED:
             try:
                 response = await self.session.request(
@@ -174,9 +204,11 @@ class Transport:
                     allow_redirects=False,
                 )
             except TRANSPORT_ERRORS as exc:
-                raise attempt.failed(translate(exc, request), exc) from exc
+                failure = attempt.failed(translate(exc, request), exc)
             finally:
                 current_attempt.reset(token)
+        if failure is not None:  # raised here, so aiohttp's error is not its __context__
+            raise failure
         if attempt.scope is not None and attempt.scope.cancelled_caught:
             raise attempt.timed_out(f"{request.method} {request.path}")
         request_id = request_id_of(response.headers)
@@ -192,14 +224,16 @@ class Transport:
         status = response.status
         if 200 <= status < 300 and (not stream or _accepts(request, response.content_type)):
             return response
+        raw = b""
         try:
             raw, _ = await read_at_most(response, ERROR_BODY_LIMIT)
         except TRANSPORT_ERRORS as exc:
             failure = translate(exc, request)
             failure.stage = "answered"  # the status line came: never sent again
-            raise failure from exc
         finally:
             release(response)
+        if failure is not None:
+            raise failure
         if 200 <= status < 300:
             raise _unexpected_type(request, response, raw)
         raise make_status_error(
@@ -253,12 +287,25 @@ def release(response: aiohttp.ClientResponse) -> None:
 
 
 def translate(exc: BaseException, request: PreparedRequest) -> APIConnectionError:
-    """Map an aiohttp, socket or timeout exception to the SDK's own."""
+    """Map an aiohttp, socket or timeout exception to the SDK's own.
+
+    aiohttp's exception is kept only as a summary in the message (scrubbed, like every
+    `PulseError`), never as `__cause__`: its `request_info.headers` hold the
+    `Authorization` header. Raise the result outside the `except` block, so it is not
+    the `__context__` either. A certificate failure keeps a fresh copy of the `ssl`
+    error as its cause (it carries no request), so callers can tell it apart.
+    """
     where = f"{request.method} {request.path}"
+    error: APIConnectionError
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return APITimeoutError(f"{where}: timed out connecting", phase="connect")
-    if isinstance(exc, aiohttp.SocketTimeoutError):
-        return APITimeoutError(f"{where}: timed out waiting for data", phase="read")
-    if isinstance(exc, asyncio.TimeoutError):
-        return APITimeoutError(f"{where}: timed out", phase="total")
-    return APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
+        error = APITimeoutError(f"{where}: timed out connecting", phase="connect")
+    elif isinstance(exc, aiohttp.SocketTimeoutError):
+        error = APITimeoutError(f"{where}: timed out waiting for data", phase="read")
+    elif isinstance(exc, asyncio.TimeoutError):
+        error = APITimeoutError(f"{where}: timed out", phase="total")
+    else:
+        error = APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
+    if isinstance(exc, ssl.CertificateError):
+        original = getattr(exc, "certificate_error", exc)
+        error.__cause__ = ssl.SSLCertVerificationError(*original.args)
+    return error

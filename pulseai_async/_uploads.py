@@ -23,6 +23,7 @@ import anyio
 from aiohttp.payload import AsyncIterablePayload, BytesIOPayload, Payload
 
 from ._errors import PulseValidationError
+from ._validation import check_header_text
 
 __all__ = ["AsyncReadable", "FileInput", "Upload", "prepare_upload"]
 
@@ -192,6 +193,10 @@ async def prepare_upload(
 ) -> Upload:
     """Check a file input and make it sendable; raises `PulseValidationError` naming
     the problem (missing path, no file name, over `max_size`) before any request."""
+    if max_size is not None and (
+        isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1
+    ):
+        raise PulseValidationError(f"max_size must be a positive int (bytes), got {max_size!r}")
     filename: str | None = None
     content_type: str | None = None
     content: Any = file
@@ -251,6 +256,9 @@ async def prepare_upload(
         raise PulseValidationError(
             f"{what} must be a path, bytes or a file object, got {type(content).__name__}"
         )
+    check_header_text(f"{what} name", upload.filename)  # it goes into a part's header
+    if content_type is not None:
+        check_header_text(f"{what} content type", content_type)
     if max_size is not None and upload.size is not None and upload.size > max_size:
         raise PulseValidationError(
             f"{what} {upload.filename!r} is {upload.size} bytes, over the {max_size}-byte limit"

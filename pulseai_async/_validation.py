@@ -3,21 +3,33 @@ anything is sent. Each check names the parameter and what was wrong with it."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+import msgspec
+
 from ._errors import PulseValidationError
 
 __all__ = [
+    "check_bool",
     "check_choice",
     "check_count",
     "check_files",
+    "check_header_text",
+    "check_headers",
     "check_int",
     "check_mapping",
+    "check_query_value",
     "check_size",
     "check_text",
+    "check_token",
+    "check_unicode",
     "check_uuid",
+    "json_body",
+    "optional_bool",
+    "optional_str",
     "optional_text",
     "optional_uuid",
     "present",
@@ -27,23 +39,130 @@ FILE_TYPES = frozenset({"image", "document", "audio", "video", "custom"})
 TRANSFER_METHODS = frozenset({"remote_url", "local_file"})
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
+_HEADER_FORBIDDEN = ("\r", "\n", "\0")
+
+
+def check_unicode(name: str, value: str) -> str:
+    """Text that can be sent: a lone surrogate (`"\\ud800"`, from a bad decode) cannot
+    be encoded as UTF-8, and a query string would silently drop it."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise PulseValidationError(
+                f"{name} must be valid Unicode text, but holds the lone surrogate "
+                f"{value[exc.start]!r} at index {exc.start}"
+            ) from None
+    return value
+
+
 def check_text(name: str, value: object) -> str:
     """A required, non-blank string."""
     if not isinstance(value, str):
         raise PulseValidationError(f"{name} must be a string, got {type(value).__name__}")
     if not value.strip():
         raise PulseValidationError(f"{name} must not be empty")
-    return value
+    return check_unicode(name, value)
 
 
 def check_uuid(name: str, value: object) -> str:
-    """A required UUID string (conversation, message, task, file ids)."""
+    """A required UUID (conversation, message, task, file ids), as a `uuid.UUID` or a
+    string in the 36-character form the API uses. Other spellings Python's `uuid.UUID`
+    accepts (braces, `urn:uuid:`, no hyphens, spaces around) are refused rather than sent
+    as written, where the server would not find them."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
     text = check_text(name, value)
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        raise PulseValidationError(f"{name} must be a UUID, got {text!r}") from None
+    if _UUID.fullmatch(text) is None:
+        raise PulseValidationError(f"{name} must be a UUID in its 36-character form, got {text!r}")
     return text
+
+
+def check_bool(name: str, value: object) -> bool:
+    """True or False, not a truthy stand-in (`"false"` would be sent as true)."""
+    if not isinstance(value, bool):
+        raise PulseValidationError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def optional_bool(name: str, value: object) -> bool | None:
+    return None if value is None else check_bool(name, value)
+
+
+def json_body(fields: Mapping[str, Any]) -> bytes:
+    """The JSON body; a field that cannot be encoded (an object, a lone surrogate) is
+    named in the error."""
+    try:
+        return msgspec.json.encode(fields)
+    except (TypeError, ValueError) as exc:
+        culprit = next((key for key, value in fields.items() if not _encodes(value)), None)
+        where = "the request body" if culprit is None else f"the request body's {culprit!r}"
+        raise PulseValidationError(f"{where} is not JSON: {exc}") from None
+
+
+def _encodes(value: object) -> bool:
+    try:
+        msgspec.json.encode(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def check_query_value(name: object, value: object) -> str:
+    """One query parameter as sent: a string, a number, or a bool (`true`/`false`)."""
+    if not isinstance(name, str):
+        raise PulseValidationError(f"query parameter names must be strings, got {name!r}")
+    check_unicode("a query parameter name", name)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return check_unicode(name, value)
+    if isinstance(value, int | float | uuid.UUID):
+        return str(value)
+    raise PulseValidationError(
+        f"query parameter {name} must be a string, number or bool, got {type(value).__name__}"
+    )
+
+
+def check_headers(name: str, value: object) -> dict[str, str]:
+    """Header names and str values that go on the wire as given: a CR or LF would split
+    the header (header injection), so it is refused here rather than by aiohttp."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise PulseValidationError(f"{name} must map header names to str values, got {value!r}")
+    for header, text in value.items():
+        if _HEADER_NAME.fullmatch(header) is None:
+            raise PulseValidationError(f"{name}: {header!r} is not a valid header name")
+        check_header_text(f"{name}[{header!r}]", text)
+    return dict(value)
+
+
+def check_header_text(name: str, value: str) -> str:
+    """Text that goes into a header (a header value, an upload's file name)."""
+    if any(char in value for char in _HEADER_FORBIDDEN):
+        raise PulseValidationError(f"{name} must not contain CR, LF or NUL, got {value!r}")
+    return check_unicode(name, value)
+
+
+def check_token(name: str, value: object) -> str:
+    """An HTTP token: a method name, a header name."""
+    if not isinstance(value, str) or _HEADER_NAME.fullmatch(value) is None:
+        raise PulseValidationError(f"{name} must be an HTTP token such as 'GET', got {value!r}")
+    return value
+
+
+def optional_str(name: str, value: object) -> str | None:
+    """An optional string that may be empty (a search keyword)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PulseValidationError(f"{name} must be a string, got {type(value).__name__}")
+    return check_unicode(name, value)
 
 
 def check_choice(name: str, value: object, choices: Collection[str]) -> str:
@@ -90,10 +209,14 @@ def optional_uuid(name: str, value: object) -> str | None:
 
 
 def check_mapping(name: str, value: object) -> dict[str, Any]:
+    """A mapping with string keys (a JSON object); None gives an empty one."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise PulseValidationError(f"{name} must be a mapping, got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise PulseValidationError(f"{name} keys must be strings, got {key!r}")
     return dict(value)
 
 

@@ -195,7 +195,10 @@ async def test_in_stream_error_event_is_one_line(emulator: Emulator) -> None:
 async def test_bad_input_is_one_line_before_anything_is_sent(emulator: Emulator) -> None:
     code, _, err = await run_cli("chat", "hi", "--conversation", "nope", env=cli_env(emulator))
     assert code == 1
-    assert err.strip() == "error: PulseValidationError: conversation_id must be a UUID, got 'nope'"
+    assert err.strip() == (
+        "error: PulseValidationError: conversation_id must be a UUID in its 36-character form, "
+        "got 'nope'"
+    )
     assert emulator.requests == []
 
 

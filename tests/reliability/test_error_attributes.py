@@ -65,6 +65,7 @@ async def test_an_in_stream_error_carries_the_streams_headers(emulator: Emulator
 
 async def test_an_echoed_key_is_masked_in_error_headers(serve: Serve) -> None:
     key = "app-echo-error-0123456789ab"
+    pa.AsyncPulse("app-echo-0123456789abcdef")  # another key with the same first 8 characters
 
     async def echo(request: web.Request) -> web.Response:
         return web.json_response(
