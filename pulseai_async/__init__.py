@@ -106,6 +106,7 @@ from ._events import (
     WorkflowStarted,
 )
 from ._hooks import CallInfo, Hook, RequestInfo, ResponseInfo
+from ._logs import setup_logging as _setup_logging
 from ._models import (
     AnnotationReply,
     ChatMessage,
@@ -423,3 +424,5 @@ for _name in __all__:
         with _suppress(AttributeError, TypeError):
             _obj.__module__ = __name__
 del _name, _obj
+
+_setup_logging()  # PULSEAI_LOG=info|debug, like OPENAI_LOG

@@ -1,7 +1,8 @@
 """The `pulseai` command: chat from the terminal, run the emulator, look at your data.
 
-With no `PULSEAI_API_KEY` set (or with `--emulator`) it starts the bundled emulator on a
-free loopback port and talks to that, so it works on a machine with no network. Answers
+With nothing configured (no `PULSEAI_*` key or URL) or with `--emulator` it talks to the
+emulator a running `pulseai emulator` advertises, or else starts the bundled emulator on
+a free loopback port, so it works on a machine with no network. Answers
 go to stdout as they arrive; notes (the emulator's address, the conversation id, usage)
 go to stderr, so `pulseai chat "..." > answer.txt` keeps only the answer.
 """
@@ -13,15 +14,18 @@ import asyncio
 import contextlib
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import anyio
 import msgspec
 
 from ._app_models import Conversation, UploadedFile
+from ._cli_emulator import RunningEmulator, advertise, find_running
 from ._client import AsyncPulse
 from ._config import API_KEY_ENV, BASE_URL_ENV, KNOWLEDGE_API_KEY_ENV
 from ._errors import APIStatusError, IndexingFailedError, IndexingTimeoutError, PulseError
@@ -38,6 +42,7 @@ EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130  # what shells report for a process ended by SIGINT
 _STOP_TIMEOUT = 5.0
 _CLIP = 100  # characters of a retrieved chunk shown on its line
+_HISTORY_LENGTH = 1000  # lines of `pulseai chat` input kept across sessions
 _encode = msgspec.json.Encoder().encode
 T = TypeVar("T")
 
@@ -58,17 +63,52 @@ def describe_error(error: BaseException) -> str:
 # --- the client: a real key, or the bundled emulator ---------------------------------------
 
 
+class CommandError(Exception):
+    """A problem the command reports as one `error:` line (exit status 1)."""
+
+
+def _missing_key(key_env: str) -> CommandError | None:
+    """Some of the environment is set but not the key this command needs: say so, rather
+    than quietly talking to an emulator the user did not ask for."""
+    configured = [
+        name
+        for name in (API_KEY_ENV, KNOWLEDGE_API_KEY_ENV, BASE_URL_ENV)
+        if name != key_env and os.environ.get(name)
+    ]
+    if not configured:
+        return None
+    scope = "the Knowledge API" if key_env == KNOWLEDGE_API_KEY_ENV else "the App API"
+    return CommandError(
+        f"{key_env} is not set: {scope} needs its own key ({' and '.join(configured)} "
+        f"{'is' if len(configured) == 1 else 'are'} set, but not {key_env}). Set it, or "
+        "pass --emulator to use the bundled emulator."
+    )
+
+
 async def _open_client(
     stack: contextlib.AsyncExitStack, use_emulator: bool, token_delay: float, key_env: str
-) -> AsyncPulse:
-    if not use_emulator and os.environ.get(key_env):
-        return await stack.enter_async_context(AsyncPulse())
+) -> tuple[AsyncPulse, bool]:
+    """The client, and whether it talks to an emulator that ends with this command."""
+    if not use_emulator:
+        if os.environ.get(key_env):
+            return await stack.enter_async_context(AsyncPulse()), False
+        if (problem := _missing_key(key_env)) is not None:
+            raise problem
+    why = "--emulator" if use_emulator else f"no {key_env} set"
+    running = find_running()
+    if running is not None:
+        _note(f"({why}: using the emulator `pulseai emulator` runs at {running.base_url})")
+        client = AsyncPulse(
+            api_key=running.api_key,
+            knowledge_api_key=running.knowledge_api_key,
+            base_url=running.base_url,
+        )
+        return await stack.enter_async_context(client), False
     from .testing import Emulator
 
     emulator = await stack.enter_async_context(Emulator(token_delay=token_delay))
-    why = "--emulator" if use_emulator else f"no {key_env} set"
     _note(f"({why}: using the bundled emulator at {emulator.base_url})")
-    return await stack.enter_async_context(emulator.client())
+    return await stack.enter_async_context(emulator.client()), True
 
 
 class _Session:
@@ -84,15 +124,17 @@ class _Session:
         self._runner = asyncio.Runner()
         self._stack = contextlib.AsyncExitStack()
         self.pulse: AsyncPulse | None = None
+        self.ephemeral = False
+        """Whether the server is an emulator this command started (gone when it ends)."""
 
     def __enter__(self) -> _Session:
         self._runner.__enter__()
         try:
-            self.pulse = self._runner.run(
+            self.pulse, self.ephemeral = self._runner.run(
                 _open_client(
                     self._stack,
                     self._args.emulator,
-                    self._args.token_delay,
+                    getattr(self._args, "token_delay", 0.0),
                     getattr(self._args, "key_env", API_KEY_ENV),
                 )
             )
@@ -207,11 +249,43 @@ def _queries(args: argparse.Namespace) -> Iterator[str]:
             yield line
 
 
+def _history_file() -> Path:
+    """`$XDG_STATE_HOME/pulseai/chat_history`, else `~/.local/state/pulseai/chat_history`."""
+    state = os.environ.get("XDG_STATE_HOME")
+    base = Path(state) if state else Path.home() / ".local" / "state"
+    return base / "pulseai" / "chat_history"
+
+
+@contextlib.contextmanager
+def _line_editing(enabled: bool) -> Iterator[None]:
+    """readline at the `you>` prompt: arrow keys, Ctrl-R, and the lines of earlier
+    sessions (kept in `_history_file()`)."""
+    if not enabled:
+        yield
+        return
+    try:
+        import readline
+    except ImportError:  # no readline (Windows): plain input()
+        yield
+        return
+    path = _history_file()
+    with contextlib.suppress(OSError):
+        readline.read_history_file(path)
+    readline.set_history_length(_HISTORY_LENGTH)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            readline.write_history_file(path)
+            path.chmod(0o600)  # what you typed is yours alone
+
+
 def _chat_command(args: argparse.Namespace) -> int:
     chat = _Chat(args, sys.stdout)
     interactive = args.interactive or not args.query
     status = 0
-    with _Session(args) as session:
+    with _Session(args) as session, _line_editing(interactive and sys.stdin.isatty()):
         for query in _queries(args):
             try:
                 session.run(functools.partial(chat.turn, query=query))
@@ -350,23 +424,57 @@ class _Progress:
         self._last = ""
 
 
+class _LeftBehind:
+    """What `kb create` has made on the server so far, to report if it is interrupted."""
+
+    def __init__(self, files: list[str]) -> None:
+        self.files = files
+        self.dataset: tuple[str, str] | None = None  # (id, name)
+        self.added: list[str] = []
+        self.indexed: list[str] = []
+
+    def report(self, ephemeral: bool) -> str:
+        if self.dataset is None:
+            return "(interrupted: nothing was created)"
+        dataset_id, name = self.dataset
+        if ephemeral:
+            return (
+                f"(interrupted: knowledge base {name!r} ({dataset_id}) was in the emulator "
+                "this command started, which is gone now: nothing stays)"
+            )
+        waiting = [file for file in self.added if file not in self.indexed]
+        missing = [os.path.basename(path) for path in self.files[len(self.added) :]]
+        lines = [f"(interrupted: knowledge base {name!r} ({dataset_id}) stays on the server"]
+        if self.indexed:
+            lines.append(f"  indexed: {', '.join(self.indexed)}")
+        if waiting:
+            lines.append(f"  added, still indexing on the server: {', '.join(waiting)}")
+        if missing:
+            lines.append(f"  not added: {', '.join(missing)}")
+        lines.append(f"  remove it with: pulseai kb delete {dataset_id})")
+        return "\n".join(lines)
+
+
 def _kb_create_command(args: argparse.Namespace) -> int:
+    left = _LeftBehind(args.files)
+
     async def create(pulse: AsyncPulse) -> int:
         for path in args.files:  # a missing file fails before the knowledge base exists
             await prepare_upload(path)
         technique = args.indexing_technique
         dataset = await pulse.datasets.create(args.name, indexing_technique=technique)
+        left.dataset = (dataset.id, dataset.name)
         print(dataset.id, flush=True)
         _note(f"created knowledge base {dataset.name!r}")
         documents = pulse.datasets.documents
         # Add every document first so the server indexes them side by side, then follow each.
-        batches = [
-            (
-                os.path.basename(path),
-                await documents.create_from_file(dataset.id, path, indexing_technique=technique),
+        batches = []
+        for path in args.files:
+            created = await documents.create_from_file(
+                dataset.id, path, indexing_technique=technique
             )
-            for path in args.files
-        ]
+            batches.append((os.path.basename(path), created))
+            left.added.append(os.path.basename(path))
         failed = 0
         for name, created in batches:
             progress = _Progress(sys.stderr, name)
@@ -384,6 +492,7 @@ def _kb_create_command(args: argparse.Namespace) -> int:
             except IndexingTimeoutError as error:
                 problem = str(error)
             else:
+                left.indexed.append(name)
                 continue
             finally:
                 progress.end()
@@ -392,8 +501,22 @@ def _kb_create_command(args: argparse.Namespace) -> int:
         return EXIT_ERROR if failed else 0
 
     with _Session(args) as session:
-        status: int = session.run(create)
+        try:
+            status: int = session.run(create)
+        except KeyboardInterrupt:
+            _note(left.report(session.ephemeral))
+            return EXIT_INTERRUPTED
     return status
+
+
+def _kb_delete_command(args: argparse.Namespace) -> int:
+    async def delete(pulse: AsyncPulse) -> None:
+        await pulse.datasets.delete(args.dataset_id)
+
+    with _Session(args) as session:
+        session.run(delete)
+    _note(f"deleted knowledge base {args.dataset_id}")
+    return 0
 
 
 # --- pulseai kb retrieve ---------------------------------------------------------------------
@@ -429,15 +552,22 @@ def _emulator_command(args: argparse.Namespace) -> int:
     from .testing._cli_options import emulator_of
 
     async def serve() -> None:
-        emulator = emulator_of(args)
-        async with emulator:
-            print(f"PulseAI emulator listening on {emulator.base_url}", flush=True)
-            _note(
-                f"  export {API_KEY_ENV}={emulator.api_key} "
-                f"{KNOWLEDGE_API_KEY_ENV}={emulator.knowledge_api_key} "
-                f"{BASE_URL_ENV}={emulator.base_url}\n  (Ctrl-C stops it)"
+        stopped = asyncio.Event()
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C only
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
+        async with emulator_of(args) as emulator:
+            running = RunningEmulator(
+                os.getpid(), emulator.base_url, emulator.api_key, emulator.knowledge_api_key
             )
-            await asyncio.Event().wait()
+            with advertise(running):
+                print(f"PulseAI emulator listening on {emulator.base_url}", flush=True)
+                _note(
+                    f"  export {API_KEY_ENV}={emulator.api_key} "
+                    f"{KNOWLEDGE_API_KEY_ENV}={emulator.knowledge_api_key} "
+                    f"{BASE_URL_ENV}={emulator.base_url}\n"
+                    "  (pulseai commands with no key set use it too; Ctrl-C stops it)"
+                )
+                await stopped.wait()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
@@ -458,7 +588,30 @@ def _inputs(text: str) -> dict[str, Any]:
     return value
 
 
+def _parents() -> dict[str, argparse.ArgumentParser]:
+    """The option groups; each command takes only those that change what it does."""
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument(
+        "--emulator",
+        action="store_true",
+        help="use the bundled emulator (the one `pulseai emulator` runs, or a new one) "
+        "even if a key is set",
+    )
+    user = argparse.ArgumentParser(add_help=False)
+    user.add_argument("--user", default="pulseai-cli", help="end-user id (default pulseai-cli)")
+    json = argparse.ArgumentParser(add_help=False)
+    json.add_argument("--json", action="store_true", help="print JSON, one object per line")
+    listing = argparse.ArgumentParser(add_help=False)
+    listing.add_argument(
+        "--limit", type=int, default=20, help="how many per page (1-100, default 20)"
+    )
+    listing.add_argument("--all", action="store_true", help="follow every page")
+    return {"server": server, "user": user, "json": json, "listing": listing}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .testing._cli_options import add_options
+
     parser = argparse.ArgumentParser(
         prog="pulseai",
         description=__doc__,
@@ -466,28 +619,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pulseai {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    client = argparse.ArgumentParser(add_help=False)
-    client.add_argument(
-        "--emulator",
-        action="store_true",
-        help=f"use the bundled emulator even if {API_KEY_ENV} is set",
-    )
-    client.add_argument(
-        "--token-delay",
-        type=float,
-        default=0.02,
-        help="seconds between the bundled emulator's tokens (default 0.02)",
-    )
-    client.add_argument("--user", default="pulseai-cli", help="end-user id (default pulseai-cli)")
-    client.add_argument("--json", action="store_true", help="print JSON, one object per line")
+    group = _parents()
+    server, user, json, listing = group["server"], group["user"], group["json"], group["listing"]
 
     chat = commands.add_parser(
         "chat",
-        parents=[client],
+        parents=[server, user, json],
         help="stream an answer to the terminal",
         description="Stream an answer. Without QUERY (or with -i) keep a conversation going, "
-        "one message per line of input.",
+        "one message per line of input (with line editing and history on a terminal).",
     )
     chat.add_argument("query", nargs="?", help="the message (omit it to chat interactively)")
     chat.add_argument("--conversation", default=None, help="continue this conversation id")
@@ -495,23 +635,23 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--inputs", type=_inputs, default=None, help="the app's input variables, as JSON"
     )
-    chat.set_defaults(run=_chat_command)
-
-    listing = argparse.ArgumentParser(add_help=False)
-    listing.add_argument(
-        "--limit", type=int, default=20, help="how many per page (1-100, default 20)"
+    chat.add_argument(
+        "--token-delay",
+        type=float,
+        default=0.02,
+        help="seconds between the tokens of an emulator this command starts (default 0.02)",
     )
-    listing.add_argument("--all", action="store_true", help="follow every page")
+    chat.set_defaults(run=_chat_command)
 
     conversations = commands.add_parser(
         "conversations",
-        parents=[client, listing],
+        parents=[server, user, json, listing],
         help="list a user's conversations, newest first",
     )
     conversations.set_defaults(run=_conversations_command)
 
     upload = commands.add_parser(
-        "upload", parents=[client], help="upload a file to attach to messages"
+        "upload", parents=[server, user, json], help="upload a file to attach to messages"
     )
     upload.add_argument("path", help="the file to upload")
     upload.set_defaults(run=_upload_command)
@@ -520,13 +660,16 @@ def build_parser() -> argparse.ArgumentParser:
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="COMMAND")
     kb_create = kb_commands.add_parser(
         "create",
-        parents=[client],
+        parents=[server],
         help="create a knowledge base from files and follow their indexing",
     )
     kb_create.add_argument("name", help="the knowledge base's name")
     kb_create.add_argument("files", nargs="*", help="documents to add")
     kb_create.add_argument(
-        "--indexing-technique", choices=["high_quality", "economy"], default="high_quality"
+        "--indexing-technique",
+        choices=["high_quality", "economy"],
+        default="high_quality",
+        help="the index to build (default high_quality)",
     )
     kb_create.add_argument(
         "--poll",
@@ -538,11 +681,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=600.0, help="seconds to wait per document (default 600)"
     )
     kb_create.set_defaults(run=_kb_create_command, key_env=KNOWLEDGE_API_KEY_ENV)
-    kb_list = kb_commands.add_parser("list", parents=[client, listing], help="list knowledge bases")
+    kb_list = kb_commands.add_parser(
+        "list", parents=[server, json, listing], help="list knowledge bases"
+    )
     kb_list.set_defaults(run=_kb_list_command, key_env=KNOWLEDGE_API_KEY_ENV)
     kb_retrieve = kb_commands.add_parser(
         "retrieve",
-        parents=[client],
+        parents=[server, json],
         help="the chunks most relevant to a query, best first, with scores",
     )
     kb_retrieve.add_argument("dataset_id", metavar="KB_ID", help="the knowledge base's id")
@@ -557,11 +702,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: the base's setting (keyword_search when --top-k is given)",
     )
     kb_retrieve.set_defaults(run=_kb_retrieve_command, key_env=KNOWLEDGE_API_KEY_ENV)
+    kb_delete = kb_commands.add_parser(
+        "delete", parents=[server], help="delete a knowledge base and its documents"
+    )
+    kb_delete.add_argument("dataset_id", metavar="KB_ID", help="the knowledge base's id")
+    kb_delete.set_defaults(run=_kb_delete_command, key_env=KNOWLEDGE_API_KEY_ENV)
 
-    emulator = commands.add_parser("emulator", help="run the bundled emulator in the foreground")
-    from .testing._cli_options import add_options
-
-    add_options(emulator)  # the options of `python -m pulseai_async.testing`
+    emulator = commands.add_parser(
+        "emulator",
+        help="run the bundled emulator in the foreground",
+        description="Run the bundled emulator until Ctrl-C (or SIGTERM) and print the "
+        "environment that points the SDK at it. While it runs, pulseai commands with no "
+        "key set use it. The options are those of `python -m pulseai_async.testing`.",
+    )
+    add_options(emulator)
     emulator.set_defaults(run=_emulator_command)
     return parser
 
@@ -573,6 +727,9 @@ def main(argv: list[str] | None = None) -> int:
         status: int = args.run(args)
     except PulseError as error:
         _note(describe_error(error))
+        return EXIT_ERROR
+    except CommandError as error:
+        _note(f"error: {error}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _note("(interrupted)")

@@ -38,7 +38,7 @@ from ._lifecycle import Lifecycle
 from ._network import SSLSetting, check_proxy, ssl_setting, uses_env_proxies
 from ._options import RequestOptions, check_options
 from ._raw import RawResponseClient
-from ._resource import lazy_resource
+from ._resource import Resource
 from ._response_stream import StreamOpener
 from ._retry import RetryPolicy
 from ._secrets import register as register_secret
@@ -73,8 +73,19 @@ if TYPE_CHECKING:
 __all__ = ["AsyncPulse"]
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Resource)
 Scope = Literal["app", "knowledge"]
-_NOT_GIVEN: Any = object()
+
+
+class _Unchanged:
+    """`with_options`' default: keep this client's value. Its repr is what `help()` and
+    the reference show in the signature."""
+
+    def __repr__(self) -> str:
+        return "<unchanged>"
+
+
+_NOT_GIVEN: Any = _Unchanged()
 
 
 @functools.cache
@@ -89,14 +100,6 @@ class AsyncPulse:
     base URL come from the arguments or from `PULSEAI_API_KEY`,
     `PULSEAI_KNOWLEDGE_API_KEY` and `PULSEAI_BASE_URL`.
     """
-
-    chat: lazy_resource[Chat] = lazy_resource("._chat", "Chat")
-    conversations: lazy_resource[Conversations] = lazy_resource("._conversations", "Conversations")
-    messages: lazy_resource[Messages] = lazy_resource("._messages", "Messages")
-    files: lazy_resource[Files] = lazy_resource("._files", "Files")
-    audio: lazy_resource[Audio] = lazy_resource("._audio", "Audio")
-    app: lazy_resource[App] = lazy_resource("._app_info", "App")
-    datasets: lazy_resource[Datasets] = lazy_resource("._datasets", "Datasets")
 
     def __init__(
         self,
@@ -166,26 +169,89 @@ class AsyncPulse:
             trust_env=uses_env_proxies(trust_env, url),
         )
         self._owns_transport = True
+        self._resources: dict[type[Resource], Resource] = {}
         self._lifecycle = Lifecycle()  # shared with `with_options` copies
 
     # --- configuration ----------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
+        """str: the API's base URL, e.g. `https://api-platform.digitpulse.ai/v1`."""
         return self._transport.base_url
 
     @property
     def timeout(self) -> Timeout:
+        """Timeout: the default of every call (per call: `timeout=`)."""
         return self._timeout
 
     @property
     def retry_policy(self) -> RetryPolicy:
+        """RetryPolicy: when and how calls are retried (per call: `max_retries=`)."""
         return self._retry_policy
 
     @property
     def connector(self) -> aiohttp.BaseConnector | None:
-        """The connection pool (None until the first request)."""
+        """aiohttp.BaseConnector | None: the connection pool (None until the first request)."""
         return self._transport.connector
+
+    # --- the resources: each module is imported on first use, so `import pulseai_async`
+    # costs little more than its dependencies (a chat bot never loads the Knowledge API)
+
+    @property
+    def chat(self) -> Chat:
+        """Chat: send a message (blocking or streamed) and stop a generation."""
+        from ._chat import Chat
+
+        return self._resource(Chat)
+
+    @property
+    def conversations(self) -> Conversations:
+        """Conversations: list, rename and delete conversations; read their message history."""
+        from ._conversations import Conversations
+
+        return self._resource(Conversations)
+
+    @property
+    def messages(self) -> Messages:
+        """Messages: feedback on answers and the follow-up questions suggested after them."""
+        from ._messages import Messages
+
+        return self._resource(Messages)
+
+    @property
+    def files(self) -> Files:
+        """Files: upload files to attach to messages."""
+        from ._files import Files
+
+        return self._resource(Files)
+
+    @property
+    def audio(self) -> Audio:
+        """Audio: speech to text and text to audio."""
+        from ._audio import Audio
+
+        return self._resource(Audio)
+
+    @property
+    def app(self) -> App:
+        """App: the app's information, parameters and meta information."""
+        from ._app_info import App
+
+        return self._resource(App)
+
+    @property
+    def datasets(self) -> Datasets:
+        """Datasets: knowledge bases (the Knowledge API), their documents, chunks, retrieval."""
+        from ._datasets import Datasets
+
+        return self._resource(Datasets)
+
+    def _resource(self, cls: type[R]) -> R:
+        """This client's `cls`, created on first use."""
+        resource = self._resources.get(cls)
+        if resource is None:
+            resource = self._resources[cls] = cls(self)
+        return cast(R, resource)
 
     def with_options(
         self,
@@ -226,9 +292,7 @@ class AsyncPulse:
             clone._max_text_length = check_size("max_text_length", max_text_length)
         if hooks is not None:
             clone._hooks = Hooks(hooks)
-        for name, value in vars(AsyncPulse).items():  # resources bound to the original
-            if isinstance(value, lazy_resource):
-                clone.__dict__.pop(name, None)
+        clone._resources = {}  # those of the original are bound to it
         return clone
 
     @property

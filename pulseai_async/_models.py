@@ -96,4 +96,5 @@ class ChatMessage(Model):
 
     @property
     def usage(self) -> Usage | None:
+        """`metadata.usage`: token counts and prices (None if the server sent none)."""
         return self.metadata.usage

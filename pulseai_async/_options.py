@@ -22,11 +22,17 @@ class RequestOptions(TypedDict, total=False):
     """
 
     timeout: float | Timeout | None
+    """Seconds (or a `Timeout`) for this call instead of the client's; None: no limit."""
     max_retries: int
+    """Retries for this call instead of the client's policy's (0: try once)."""
     max_response_size: int
+    """The largest body this call reads, in bytes, instead of the client's bound."""
     extra_headers: Mapping[str, str]
+    """Headers added to this request (they override the client's defaults)."""
     extra_query: Mapping[str, Any]
+    """Query parameters added to this request."""
     extra_body: Mapping[str, Any]
+    """JSON body fields merged in last, for fields the SDK does not know yet."""
 
 
 OPTION_NAMES = frozenset(RequestOptions.__annotations__)

@@ -70,7 +70,7 @@ class ResponseStream(Generic[T]):
         self._ends_at = math.inf  # Timeout.stream, on anyio's clock
         self._next_event_by = math.inf  # Timeout.between_events, re-armed by `_content()`
         self.request_id: str | None = None
-        """The response's request id, once the stream is open."""
+        """The server's request id (from the response headers), once it has started."""
         self.status: int | None = None
         """The response's HTTP status, once the stream is open."""
         self.headers: CIMultiDict[str] | None = None

@@ -67,11 +67,15 @@ class ChatStream(ResponseStream[ChatEvent]):
         self.task_id: str | None = None
         """Known from the first event; the input to `cancel()`."""
         self.message_id: str | None = None
+        """The answer's message id, known from the first event."""
         self.conversation_id: str | None = None
+        """The conversation's id, known from the first event (new for a new conversation)."""
         self.created_at: int | None = None
+        """When the server created the answer (Unix seconds), from the first event."""
         self.metadata: MessageMetadata | None = None
         """Set by `message_end`: usage and retriever resources."""
         self.events_received = 0
+        """How many events arrived so far (pings not counted)."""
         self.finished = False
         """True once the answer is complete: at `message_end` (which brings usage; on a
         chatflow it follows `workflow_finished`), or at the end of a stream whose
@@ -254,6 +258,7 @@ class ChatStream(ResponseStream[ChatEvent]):
 
     @property
     def usage(self) -> Usage | None:
+        """Token counts and prices, from `message_end` (None before it)."""
         return self.metadata.usage if self.metadata is not None else None
 
     async def text_deltas(self) -> AsyncIterator[str]:

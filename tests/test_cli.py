@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import anyio
@@ -25,9 +26,16 @@ ANSWER = "Streaming works, one token at a time."
 REQUEST_ID = re.compile(r"request id [0-9a-f-]{36}")
 
 
+# Where `pulseai emulator` advertises itself and where chat history goes: empty places by
+# default, so a developer's own running emulator or history never leaks into a test.
+NOWHERE = Path(tempfile.gettempdir()) / f"pulseai-cli-tests-{os.getpid()}"
+
+
 def cli_env(emulator: Emulator | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSEAI_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env["XDG_RUNTIME_DIR"] = str(NOWHERE / "runtime")
+    env["XDG_STATE_HOME"] = str(NOWHERE / "state")
     if emulator is not None:
         env["PULSEAI_API_KEY"] = emulator.api_key
         env["PULSEAI_KNOWLEDGE_API_KEY"] = emulator.knowledge_api_key
@@ -443,3 +451,228 @@ def test_progress_bar_redraws_one_line_on_a_terminal() -> None:
     first, second = terminal.getvalue().split("\r")[1:]
     assert first == "a.md: [" + "#" * 15 + "." * 15 + "] 2/4 chunks (indexing)"
     assert second == "a.md: [" + "#" * 30 + "] 4/4 chunks (completed)\n"
+
+
+# --- state across commands, keys, options, Ctrl-C in kb create, line editing ----------------
+
+CLI_DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+FAQ = "# FAQ\n\nHow long does a full charge last? About ten hours of use.\n"
+
+
+def documented_block(first_line: str) -> str:
+    """The one bash block of docs/cli.md that starts with `first_line`."""
+    blocks = re.findall(r"^```bash\n(.*?)^```", CLI_DOC.read_text(), re.M | re.S)
+    (block,) = [block for block in blocks if block.splitlines()[0] == first_line]
+    return block
+
+
+async def test_the_documented_kb_sequence_runs_as_written_with_pulseai_emulator(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "manual.md").write_text(MANUAL)
+    (tmp_path / "faq.md").write_text(FAQ)
+    env = cli_env(XDG_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env["PATH"] = f"{PULSEAI.parent}{os.pathsep}{env['PATH']}"
+    state = tmp_path / "runtime" / "pulseai" / "emulator.json"
+    async with await anyio.open_process(
+        ["pulseai", *documented_block("pulseai emulator").split()[1:], "--port", "0"], env=env
+    ) as server:
+        await read_until(server, b"listening on")
+        assert state.exists() and state.stat().st_mode & 0o077 == 0  # this user only
+        script = documented_block('KB=$(pulseai kb create "Product manuals" manual.md faq.md)')
+        with anyio.fail_after(60):
+            done = await anyio.run_process(
+                ["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=False
+            )
+        out, err = done.stdout.decode(), done.stderr.decode()
+        assert done.returncode == 0, err
+        server.send_signal(signal.SIGINT)
+        with anyio.fail_after(30):
+            assert await server.wait() == 0
+    assert not state.exists()  # a stopped emulator is no longer advertised
+    assert err.count("using the emulator `pulseai emulator` runs at http://127.0.0.1:") == 3
+    listed, *found = out.splitlines()
+    dataset_id, count, _, name = listed.split(maxsplit=3)
+    assert (count, name) == ("2", "Product manuals")
+    assert re.fullmatch(r"[0-9a-f-]{36}", dataset_id)
+    assert found[0].split(maxsplit=2)[1] == "faq.md"  # the best match first
+    assert "About ten hours" in found[0]
+
+
+async def test_a_dead_emulators_file_is_ignored(tmp_path: Path) -> None:
+    state = tmp_path / "pulseai" / "emulator.json"
+    state.parent.mkdir()
+    dead = await anyio.run_process([sys.executable, "-c", "import os; print(os.getpid())"])
+    record = {"base_url": "http://127.0.0.1:9/v1", "api_key": "a", "knowledge_api_key": "k"}
+    state.write_bytes(msgspec.json.encode({"pid": int(dead.stdout), **record}))
+    code, _, err = await run_cli("kb", "list", env=cli_env(XDG_RUNTIME_DIR=str(tmp_path)))
+    assert code == 0, err
+    assert "using the bundled emulator at" in err and "(no knowledge bases)" in err
+
+
+@pytest.mark.parametrize(
+    ("command", "configured", "missing"),
+    [
+        (("kb", "list"), {"PULSEAI_API_KEY": "app-real"}, "PULSEAI_KNOWLEDGE_API_KEY"),
+        (("chat", "hi"), {"PULSEAI_BASE_URL": "http://127.0.0.1:9/v1"}, "PULSEAI_API_KEY"),
+    ],
+)
+async def test_a_missing_key_is_named_not_replaced_by_an_emulator(
+    command: tuple[str, ...], configured: dict[str, str], missing: str
+) -> None:
+    code, out, err = await run_cli(*command, env=cli_env(**configured))
+    assert code == 1
+    assert out == ""
+    (line,) = err.splitlines()
+    assert line.startswith(f"error: {missing} is not set: ")
+    assert "pass --emulator" in line
+    assert "emulator at" not in err and "app-real" not in err
+
+
+async def test_emulator_help_describes_every_option_of_the_module_command() -> None:
+    def options(help_text: str) -> dict[str, str]:
+        section = help_text.split("options:", 1)[1]
+        found = re.findall(r"^  (--[a-z-]+)[^\n]*?(?:  +(\S.*))?$", section, re.M)
+        return {name: described for name, described in found if name != "--help"}
+
+    _, cli_help, _ = await run_cli("emulator", "--help", env=cli_env())
+    done = await anyio.run_process([sys.executable, "-m", "pulseai_async.testing", "--help"])
+    module_help = done.stdout.decode()
+    ours, theirs = options(cli_help), options(module_help)
+    assert set(ours) == set(theirs) >= {"--port", "--answer", "--fault", "--json-style"}
+    assert len(ours) >= 10
+    # every option is described (on its line or, for long ones, the next)
+    for name in ours:
+        assert re.search(rf"^  {name}\b[^\n]*(\n {{10,}}\S|  +\S)", cli_help, re.M), name
+
+
+async def test_emulator_command_takes_the_module_options(emulator: Emulator) -> None:
+    async with await anyio.open_process(
+        [str(PULSEAI), "emulator", "--port", "0", "--answer", "Paris.", "--api-key", "app-k"],
+        env=cli_env(),
+    ) as process:
+        line = (await read_until(process, b"\n")).decode()
+        url = re.search(r"listening on (http://\S+/v1)", line)
+        assert url is not None
+        async with pa.AsyncPulse(api_key="app-k", base_url=url.group(1)) as pulse:
+            reply = await pulse.chat.send("Capital?", user="u")
+        process.send_signal(signal.SIGTERM)
+        with anyio.fail_after(30):
+            assert await process.wait() == 0
+    assert reply.answer == "Paris."
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("kb", "create", "KB", "--user", "u"),
+        ("kb", "create", "KB", "--json"),
+        ("kb", "list", "--token-delay", "0"),
+        ("kb", "retrieve", "id", "q", "--user", "u"),
+        ("conversations", "--token-delay", "0"),
+        ("upload", "x.txt", "--token-delay", "0"),
+    ],
+)
+async def test_options_that_do_nothing_are_not_offered(command: tuple[str, ...]) -> None:
+    code, _, err = await run_cli(*command, env=cli_env())
+    assert code == 2
+    option = next(i for i, word in enumerate(command) if word.startswith("--"))
+    assert err.splitlines()[-1].endswith(f"unrecognized arguments: {' '.join(command[option:])}")
+
+
+async def test_ctrl_c_during_kb_create_says_what_stays_on_the_server(tmp_path: Path) -> None:
+    (tmp_path / "manual.md").write_text(MANUAL)
+    (tmp_path / "faq.md").write_text(FAQ)
+    async with Emulator(indexing_delay=2.0) as emulator:  # indexing outlasts the test
+        command = [sys.executable, "-m", "pulseai_async", "kb", "create", "Manuals"]
+        command += [str(tmp_path / "manual.md"), str(tmp_path / "faq.md"), "--poll", "0.05"]
+        async with await anyio.open_process(command, env=cli_env(emulator)) as process:
+            dataset_id = (await read_until(process, b"\n")).decode().strip()
+            assert process.stderr is not None
+            err = b""
+            with anyio.fail_after(30):
+                while b"manual.md:" not in err:  # both added, following the first
+                    err += await process.stderr.receive()
+            process.send_signal(signal.SIGINT)
+            err += b"".join([chunk async for chunk in process.stderr])
+            with anyio.fail_after(30):
+                assert await process.wait() == 130
+        assert dataset_id in emulator.knowledge.datasets  # it did stay
+    report = err.decode().split("(interrupted: ", 1)[1].splitlines()
+    assert report == [
+        f"knowledge base 'Manuals' ({dataset_id}) stays on the server",
+        "  added, still indexing on the server: manual.md, faq.md",
+        f"  remove it with: pulseai kb delete {dataset_id})",
+    ]
+
+
+async def test_kb_delete_removes_the_knowledge_base(emulator: Emulator) -> None:
+    async with emulator.client() as pulse:
+        dataset = await pulse.datasets.create("Old")
+    code, _, err = await run_cli("kb", "delete", dataset.id, env=cli_env(emulator))
+    assert code == 0, err
+    assert dataset.id not in emulator.knowledge.datasets
+
+
+async def test_interactive_chat_has_line_editing_and_history(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    env = cli_env(emulator, XDG_STATE_HOME=str(tmp_path), TERM="xterm")
+    left, up = b"\x1b[D", b"\x1b[A"
+
+    async def session(*keystrokes: bytes) -> None:
+        controller, terminal = os.openpty()
+        try:
+            async with await anyio.open_process(
+                [sys.executable, "-m", "pulseai_async", "chat", "--user", "tty"],
+                stdin=terminal,
+                stdout=terminal,
+                stderr=terminal,
+                env=env,
+            ) as process:
+                seen = b""
+                for number, keys in enumerate(keystrokes, start=1):
+                    with anyio.fail_after(30):
+                        while seen.count(b"you> ") < number:
+                            chunk = await anyio.to_thread.run_sync(
+                                os.read, controller, 4096, abandon_on_cancel=True
+                            )
+                            seen += chunk
+                    os.write(controller, keys)
+                with anyio.fail_after(30):
+                    assert await process.wait() == 0, seen.decode(errors="replace")
+        finally:
+            os.close(controller)
+            os.close(terminal)
+
+    # "helo", left arrow, "l": edited to "hello"; then the up arrow sends it again.
+    await session(b"helo" + left + b"l\r", up + b"\r", b"\x04")
+    # A new session recalls the last session's line.
+    await session(up + b" again\r", b"/exit\r")
+    queries = [
+        msgspec.json.decode(request.body)["query"]
+        for request in emulator.requests
+        if request.path.endswith("/chat-messages")
+    ]
+    assert queries == ["hello", "hello", "hello again"]
+    history = tmp_path / "pulseai" / "chat_history"
+    assert "hello again" in history.read_text().splitlines()
+    assert history.stat().st_mode & 0o077 == 0  # what you typed is yours alone
+
+
+def test_an_interrupted_kb_create_on_its_own_emulator_says_nothing_stays() -> None:
+    from pulseai_async._cli import _LeftBehind
+
+    left = _LeftBehind(["docs/manual.md", "faq.md"])
+    assert left.report(ephemeral=False) == "(interrupted: nothing was created)"
+    left.dataset = ("3f6c", "Manuals")
+    left.added = ["manual.md"]
+    assert left.report(ephemeral=True) == (
+        "(interrupted: knowledge base 'Manuals' (3f6c) was in the emulator this command "
+        "started, which is gone now: nothing stays)"
+    )
+    assert left.report(ephemeral=False).splitlines()[1:] == [
+        "  added, still indexing on the server: manual.md",
+        "  not added: faq.md",
+        "  remove it with: pulseai kb delete 3f6c)",
+    ]

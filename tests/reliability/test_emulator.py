@@ -286,6 +286,7 @@ async def test_faults_reach_the_fixture_client(pulse: pa.AsyncPulse, emulator: E
 async def test_pytest_plugin_gives_users_emulator_and_pulse_fixtures(tmp_path: Path) -> None:
     (tmp_path / "test_user_suite.py").write_text(textwrap.dedent(USER_TESTS))
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"]
+    command += ["-p", "no:asyncio"]  # anyio's plugin alone (tests/test_pytest_plugin.py: both)
     result = await anyio.to_thread.run_sync(
         lambda: subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=90)
     )
