@@ -25,6 +25,7 @@ from ._errors import (
     DatasetNotInitializedError,
     DocumentAlreadyFinishedError,
     DocumentIndexingError,
+    EventLoopMismatchError,
     EventTooLargeError,
     FeedbackRatingRequiredError,
     FilenameNotExistsError,
@@ -55,6 +56,7 @@ from ._errors import (
     ResponseTooLargeError,
     ServerError,
     ServiceUnavailableError,
+    StreamClosedError,
     StreamInterruptedError,
     StreamTextTooLargeError,
     StreamTimeoutError,
@@ -103,6 +105,7 @@ from ._events import (
     WorkflowPaused,
     WorkflowStarted,
 )
+from ._hooks import CallInfo, Hook, RequestInfo, ResponseInfo
 from ._logs import setup_logging as _setup_logging
 from ._models import (
     AnnotationReply,
@@ -114,6 +117,7 @@ from ._models import (
 )
 from ._options import RequestOptions
 from ._rate_gate import LocalRateLimitGate, RateLimitGate, gate_key
+from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._signing import HmacSigner, Signer, TimestampSigner
 from ._sse import ServerSentEvent, SSEDecoder
@@ -252,6 +256,11 @@ __all__ = [
     "AnnotationReply",
     "AppUnavailableError",
     "AsyncPulse",
+    "CallInfo",
+    "Hook",
+    "RawResponse",
+    "RequestInfo",
+    "ResponseInfo",
     "AuthenticationError",
     "ClientClosedError",
     "BadGatewayError",
@@ -262,6 +271,7 @@ __all__ = [
     "CompletionRequestError",
     "ConflictError",
     "ConversationNotFoundError",
+    "EventLoopMismatchError",
     "ErrorEvent",
     "Event",
     "EventTooLargeError",
@@ -318,6 +328,7 @@ __all__ = [
     "ServerSentEvent",
     "ServiceUnavailableError",
     "Signer",
+    "StreamClosedError",
     "StreamInterruptedError",
     "StreamTextTooLargeError",
     "StreamTimeoutError",

@@ -8,6 +8,7 @@ back (or closes it) whatever happens: exhaustion, `break`, an exception, cancell
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncGenerator
 from typing import Unpack
 
@@ -89,10 +90,15 @@ class TextToAudio(ResponseStream[bytes]):
         finally:
             release(response)
             self._open_response.lifecycle.discard_stream(self)
+            self._ended(sys.exc_info()[1] or failure)
         if self._closed:
             self._end_quietly_or_raise()
         if failure is not None:
             raise failure
+
+    def _complete(self) -> bool:
+        response = self._response
+        return response is not None and response.content.at_eof()
 
     async def read(self) -> bytes:
         """All the audio in memory (fine for short texts; prefer `write_to`), up to

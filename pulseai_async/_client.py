@@ -9,7 +9,7 @@ call these.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
@@ -40,10 +40,12 @@ from ._errors import (
     RateLimitError,
     ResponseDecodeError,
 )
+from ._hooks import Hooks, Trace
 from ._lifecycle import Lifecycle
 from ._network import SSLSetting, check_proxy, ssl_setting, uses_env_proxies
 from ._options import RequestOptions, check_options
 from ._rate_gate import LocalRateLimitGate, RateLimitGate, gate_key
+from ._raw import RawResponseClient
 from ._resource import Resource
 from ._response_stream import StreamOpener
 from ._retry import RetryPolicy
@@ -129,6 +131,7 @@ class AsyncPulse:
         proxy: str | None = None,
         trust_env: bool = True,
         rate_limit_gate: RateLimitGate | Literal[False] | None = None,
+        hooks: Sequence[object] = (),
     ) -> None:
         app_key = resolve_api_key(api_key, API_KEY_ENV)
         knowledge_key = resolve_api_key(knowledge_api_key, KNOWLEDGE_API_KEY_ENV)
@@ -173,6 +176,7 @@ class AsyncPulse:
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._default_headers = check_headers("default_headers", default_headers)
+        self._hooks = Hooks(hooks)
         self._transport = Transport(
             base_url=url,
             signer=signer or TimestampSigner(),
@@ -278,10 +282,12 @@ class AsyncPulse:
         max_event_size: int | None = None,
         max_response_size: int | None = None,
         max_text_length: int | None = None,
+        hooks: Sequence[object] | None = None,
     ) -> AsyncPulse:
         """A copy with other defaults that shares this client's connection pool.
 
         The copy does not own the pool: closing it is a no-op; close the original.
+        `hooks` replaces the original's hooks (pass `[*old, new]` to add one).
         """
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
@@ -303,8 +309,22 @@ class AsyncPulse:
             clone._max_response_size = check_size("max_response_size", max_response_size)
         if max_text_length is not None:
             clone._max_text_length = check_size("max_text_length", max_text_length)
+        if hooks is not None:
+            clone._hooks = Hooks(hooks)
         clone._resources = {}  # those of the original are bound to it
         return clone
+
+    @property
+    def with_raw_response(self) -> Any:
+        """The same resources, each method returning a `RawResponse` (status, headers,
+        request id, elapsed time, and the typed result from `.parse()`):
+        `raw = await pulse.with_raw_response.chat.send(...)`."""
+        return RawResponseClient(self)
+
+    @property
+    def hooks(self) -> tuple[object, ...]:
+        """The hooks every call of this client reports to."""
+        return self._hooks.hooks
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -390,6 +410,9 @@ class AsyncPulse:
             quota=self._quotas[scope],
         )
 
+    def _trace(self, request: PreparedRequest, *, stream: bool = False) -> Trace:
+        return Trace(self._hooks, request, self.base_url, stream=stream)
+
     def _timeout_of(self, options: RequestOptions) -> Timeout:
         return coerce_timeout(options["timeout"]) if "timeout" in options else self._timeout
 
@@ -401,12 +424,31 @@ class AsyncPulse:
         request.headers["Accept"] = accept
         timeout = self._timeout_of(options)
         what = f"{request.method} {request.path}"
+        trace = self._trace(request, stream=True)
 
         async def open_response() -> aiohttp.ClientResponse:
             with self._lifecycle.call(what, timeout.total, stream=True) as deadline:
-                return await self._send(request, options, timeout, deadline, stream=True)
+                return await self._send(request, options, timeout, deadline, trace, stream=True)
 
-        return StreamOpener(open_response, timeout, self._lifecycle)
+        return StreamOpener(open_response, timeout, self._lifecycle, trace)
+
+    async def _traced_send(
+        self,
+        request: PreparedRequest,
+        timeout: Timeout,
+        deadline: float,
+        trace: Trace,
+        stream: bool,
+    ) -> aiohttp.ClientResponse:
+        """One send, reported to the hooks: every attempt of every call passes here."""
+        started = trace.attempt_started()
+        try:
+            response = await self._transport.send(request, timeout, deadline, stream=stream)
+        except BaseException as exc:
+            trace.attempt_ended(started, error=exc)
+            raise
+        trace.attempt_ended(started, response)
+        return response
 
     async def _send(
         self,
@@ -414,6 +456,7 @@ class AsyncPulse:
         options: RequestOptions,
         timeout: Timeout,
         deadline: float,
+        trace: Trace,
         *,
         stream: bool = False,
     ) -> aiohttp.ClientResponse:
@@ -433,7 +476,7 @@ class AsyncPulse:
         max_retries = options.get("max_retries")
         policy = self._retry_policy
         try:
-            return await self._attempt(request, timeout, deadline, stream)
+            return await self._attempt(request, timeout, deadline, trace, stream)
         except PulseError as exc:
             first = exc
         if (
@@ -455,17 +498,22 @@ class AsyncPulse:
             with attempt:
                 if replay:
                     raise replay.pop()
-                return await self._attempt(request, timeout, deadline, stream)
+                return await self._attempt(request, timeout, deadline, trace, stream)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _attempt(
-        self, request: PreparedRequest, timeout: Timeout, deadline: float, stream: bool
+        self,
+        request: PreparedRequest,
+        timeout: Timeout,
+        deadline: float,
+        trace: Trace,
+        stream: bool,
     ) -> aiohttp.ClientResponse:
         """One attempt through the rate-limit gate of the request's key and scope (its
-        wait counts against the call's deadline)."""
+        wait counts against the call's deadline), then sent and reported to the hooks."""
         gate = self._gate
         if gate is None:
-            return await self._transport.send(request, timeout, deadline, stream=stream)
+            return await self._traced_send(request, timeout, deadline, trace, stream)
         with anyio.move_on_after(deadline - anyio.current_time()) as gate_wait:
             await gate.acquire(request.quota)
         if gate_wait.cancelled_caught:  # nothing was sent: the call's time ran out waiting
@@ -477,7 +525,7 @@ class AsyncPulse:
             )
         answered = False
         try:
-            response = await self._transport.send(request, timeout, deadline, stream=stream)
+            response = await self._traced_send(request, timeout, deadline, trace, stream)
             answered = True
             return response
         except RateLimitError as exc:
@@ -537,13 +585,34 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, form=form, scope=scope, options=options
         )
+        return cast(T, await self._exchange(request, options, cast_to))
+
+    async def _exchange(
+        self,
+        request: PreparedRequest,
+        options: RequestOptions,
+        type_: Any,
+        *,
+        empty_is_none: bool = False,
+    ) -> Any:
+        """Send, read and decode one call in its scope (`Lifecycle.call`), reported to
+        the hooks (`type_` None: accept any body, or none, and give None)."""
+        trace = self._trace(request)
         timeout = self._timeout_of(options)
-        with self._lifecycle.call(f"{method} {path}", timeout.total) as deadline:
-            response = await self._send(request, options, timeout, deadline)
-            raw = await self._read(response, request, options)
-        if cast_to is None:
-            return None  # type: ignore[return-value]
-        return cast(T, self._decode(raw, cast_to, response.status, f"{method} {path}"))
+        what = f"{request.method} {request.path}"
+        try:
+            with self._lifecycle.call(what, timeout.total) as deadline:
+                response = await self._send(request, options, timeout, deadline, trace)
+                raw = await self._read(response, request, options)
+            if type_ is None or (empty_is_none and not raw.strip()):
+                result = None
+            else:
+                result = self._decode(raw, type_, response.status, what)
+        except BaseException as exc:
+            trace.finish(error=exc)
+            raise
+        trace.finish(result)
+        return result
 
     @overload
     async def request(
@@ -602,10 +671,6 @@ class AsyncPulse:
         request = self._prepare(
             method, path, json=json, params=params, scope=scope, options=checked
         )
-        timeout = self._timeout_of(checked)
-        with self._lifecycle.call(f"{method} {path}", timeout.total) as deadline:
-            response = await self._send(request, checked, timeout, deadline)
-            raw = await self._read(response, request, checked)
-        if not raw.strip():
-            return None
-        return self._decode(raw, Any if type is None else type, response.status, f"{method} {path}")
+        return await self._exchange(
+            request, checked, Any if type is None else type, empty_is_none=True
+        )

@@ -4,6 +4,8 @@
 PulseError
 ├── PulseValidationError (also ValueError)  bad input, raised before anything is sent
 ├── ClientClosedError                        the client was closed before or during the call
+├── StreamClosedError                        a stream used after it was closed
+├── EventLoopMismatchError                   a client used from another event loop
 ├── APIConnectionError                       the server could not be reached or went away;
 │   │                                        `stage` says how far the request got
 │   ├── APITimeoutError                      `phase`: pool, connect, read or total
@@ -62,6 +64,7 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import msgspec
+from multidict import CIMultiDict
 
 from ._secrets import scrub
 
@@ -77,6 +80,7 @@ __all__ = [
     "CompletionRequestError",
     "ConflictError",
     "ConversationNotFoundError",
+    "EventLoopMismatchError",
     "EventTooLargeError",
     "FeedbackRatingRequiredError",
     "FileTooLargeError",
@@ -99,6 +103,7 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "ServiceUnavailableError",
+    "StreamClosedError",
     "StreamInterruptedError",
     "StreamTimeoutError",
     "SuggestedQuestionsDisabledError",
@@ -169,6 +174,30 @@ class ClientClosedError(PulseError):
             "this one only after its calls and streams have finished"
         )
         self.partial_text = partial_text
+
+
+class StreamClosedError(PulseError, RuntimeError):
+    """A stream was used after it was closed (`aclose()`, `cancel()`, the end of its
+    `async with`): a stream is read once; start a new one."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"this {what} is closed: a stream is read once, inside its `async with` "
+            "(or until `aclose()`); start a new one to send the request again"
+        )
+
+
+class EventLoopMismatchError(PulseError, RuntimeError):
+    """A client was used from another event loop than the one its connection pool was
+    made in (a second `asyncio.run()`, a thread with its own loop)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this AsyncPulse client's connection pool belongs to another event loop "
+            "(one asyncio.run() ended, another started, or another thread's loop): "
+            "create the client inside the event loop that uses it, for example in the "
+            "coroutine you pass to asyncio.run(), and close it there"
+        )
 
 
 class APIConnectionError(PulseError):
@@ -275,9 +304,15 @@ class PaginationStalledError(PulseError):
 
 
 class APIStatusError(PulseError):
-    """The server answered with an error status (or an in-stream `error` event)."""
+    """The server answered with an error status (or an in-stream `error` event).
 
-    status_code: ClassVar[int | None] = None
+    `status` (also `status_code`, the name openai-python uses) is this answer's status;
+    `headers` are the response's headers (for an in-stream error, the stream's), and
+    `method` and `path` say which request it answered (no query string, no key).
+    """
+
+    _default_status: ClassVar[int | None] = None
+    """The status a class stands for (`make_status_error` picks classes by it)."""
 
     def __init__(
         self,
@@ -288,6 +323,9 @@ class APIStatusError(PulseError):
         request_id: str | None = None,
         body: Any = None,
         retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -296,6 +334,14 @@ class APIStatusError(PulseError):
         self.request_id = request_id
         self.body = body
         self.retry_after = retry_after
+        self.headers: CIMultiDict[str] = CIMultiDict(headers or {})
+        self.method = method
+        self.path = path
+
+    @property
+    def status_code(self) -> int:
+        """The same as `status`."""
+        return self.status
 
     def __str__(self) -> str:
         parts = [f"{self.status}"]
@@ -323,7 +369,7 @@ class RedirectError(APIStatusError):
 
 
 class BadRequestError(APIStatusError):
-    status_code = 400
+    _default_status = 400
 
 
 class InvalidParamError(BadRequestError):
@@ -355,15 +401,15 @@ class CompletionRequestError(BadRequestError):
 
 
 class AuthenticationError(APIStatusError):
-    status_code = 401
+    _default_status = 401
 
 
 class PermissionDeniedError(APIStatusError):
-    status_code = 403
+    _default_status = 403
 
 
 class NotFoundError(APIStatusError):
-    status_code = 404
+    _default_status = 404
 
 
 class ConversationNotFoundError(NotFoundError):
@@ -371,15 +417,15 @@ class ConversationNotFoundError(NotFoundError):
 
 
 class ConflictError(APIStatusError):
-    status_code = 409
+    _default_status = 409
 
 
 class PayloadTooLargeError(APIStatusError):
-    status_code = 413
+    _default_status = 413
 
 
 class UnsupportedMediaTypeError(APIStatusError):
-    status_code = 415
+    _default_status = 415
 
 
 # --- file uploads (File Upload, Speech to Text, Knowledge documents) --------------------
@@ -406,11 +452,11 @@ class UnsupportedFileTypeError(UnsupportedMediaTypeError):
 
 
 class UnprocessableEntityError(APIStatusError):
-    status_code = 422
+    _default_status = 422
 
 
 class RateLimitError(APIStatusError):
-    status_code = 429
+    _default_status = 429
 
 
 class ServerError(APIStatusError):
@@ -418,19 +464,19 @@ class ServerError(APIStatusError):
 
 
 class InternalServerError(ServerError):
-    status_code = 500
+    _default_status = 500
 
 
 class BadGatewayError(ServerError):
-    status_code = 502
+    _default_status = 502
 
 
 class ServiceUnavailableError(ServerError):
-    status_code = 503
+    _default_status = 503
 
 
 class GatewayTimeoutError(ServerError):
-    status_code = 504
+    _default_status = 504
 
 
 # --- App API codes ----------------------------------------------------------------------
@@ -466,6 +512,9 @@ class SuggestedQuestionsDisabledError(APIStatusError):
             request_id=exc.request_id,
             body=exc.body,
             retry_after=exc.retry_after,
+            headers=exc.headers,
+            method=exc.method,
+            path=exc.path,
         )
 
 
@@ -527,7 +576,7 @@ class IndexingTimeoutError(PulseError, TimeoutError):
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
-    cls.status_code: cls
+    cls._default_status: cls
     for cls in (
         BadRequestError,
         AuthenticationError,
@@ -543,7 +592,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
         ServiceUnavailableError,
         GatewayTimeoutError,
     )
-    if cls.status_code is not None
+    if cls._default_status is not None
 }
 
 # A code only selects its class when it arrives with that class's status.
@@ -584,7 +633,7 @@ def register_error_code(code: str, cls: type[APIStatusError]) -> None:
 
 def error_class_for(status: int, code: str | None, message: str) -> type[APIStatusError]:
     by_code = _BY_CODE.get(code or "")
-    if by_code is not None and by_code.status_code == status:
+    if by_code is not None and by_code._default_status == status:
         return by_code
     if status == 404 and "conversation" in message.lower():
         return ConversationNotFoundError
@@ -675,9 +724,12 @@ def make_status_error(
     request_id: str | None = None,
     retry_after: str | None = None,
     location: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    method: str | None = None,
+    path: str | None = None,
 ) -> APIStatusError:
     """Build the typed error for an HTTP error response (or a 3xx, whose `location` is
-    the target from `redirect_target`)."""
+    the target from `redirect_target`), for the request `method path`."""
     body = _parse_body(raw_body)
     code, message = _code_and_message(body, status, reason)
     if status == 404 and _no_such_route(body, message):
@@ -689,6 +741,9 @@ def make_status_error(
         "request_id": request_id,
         "body": body,
         "retry_after": parse_retry_after(retry_after),
+        "headers": headers,
+        "method": method,
+        "path": path,
     }
     if cls is RedirectError:
         where = location or "no Location header"
@@ -697,10 +752,27 @@ def make_status_error(
     return cls(message, **fields)
 
 
-def make_stream_error(payload: Mapping[str, Any], request_id: str | None) -> APIStatusError:
-    """Build the typed error for an in-stream `error` event (HTTP 200, status in the body)."""
+def make_stream_error(
+    payload: Mapping[str, Any],
+    request_id: str | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    method: str | None = None,
+    path: str | None = None,
+) -> APIStatusError:
+    """Build the typed error for an in-stream `error` event (HTTP 200, status in the
+    body); `headers` are the stream's response headers."""
     raw_status = payload.get("status")
     status = raw_status if isinstance(raw_status, int) else 500
     code, message = _code_and_message(payload, status, "")
     cls = error_class_for(status, code, message)
-    return cls(message, status=status, code=code, request_id=request_id, body=dict(payload))
+    return cls(
+        message,
+        status=status,
+        code=code,
+        request_id=request_id,
+        body=dict(payload),
+        headers=headers,
+        method=method,
+        path=path,
+    )

@@ -5,7 +5,9 @@ once through one async generator, and released or closed whatever ends it. Closi
 from another task (`aclose()`, a chat stream's `cancel()`) ends that task's iteration
 quietly, even while the response is still starting; closing the client ends it with
 `ClientClosedError`. Its body is read through `_chunks()`, which applies the
-`Timeout.stream` and `Timeout.between_events` bounds when they are set.
+`Timeout.stream` and `Timeout.between_events` bounds when they are set. Once open, a
+stream has its response's `status`, `headers` and `request_id`; when it ends (read to
+the end, failed, closed early) it ends its call's `Trace`, once.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Generic, Self, TypeVar
 
 import aiohttp
 import anyio
+from multidict import CIMultiDict
 
 from ._config import Timeout
-from ._errors import ClientClosedError, StreamTimeoutError
+from ._errors import ClientClosedError, StreamClosedError, StreamTimeoutError
+from ._hooks import Trace
 from ._lifecycle import Lifecycle
 from ._transport import release, request_id_of
 
@@ -31,19 +35,22 @@ T = TypeVar("T")
 
 class StreamOpener:
     """How a stream starts: its retried request (`await opener()`), the timeouts its
-    body runs under, and the client's lifecycle, which ends it on `aclose()`."""
+    body runs under, the client's lifecycle, which ends it on `aclose()`, and the
+    `Trace` of its call."""
 
-    __slots__ = ("_open", "lifecycle", "timeout")
+    __slots__ = ("_open", "lifecycle", "timeout", "trace")
 
     def __init__(
         self,
         open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
         timeout: Timeout,
         lifecycle: Lifecycle,
+        trace: Trace,
     ) -> None:
         self._open = open_response
         self.timeout = timeout
         self.lifecycle = lifecycle
+        self.trace = trace
 
     def __call__(self) -> Awaitable[aiohttp.ClientResponse]:
         return self._open()
@@ -64,6 +71,31 @@ class ResponseStream(Generic[T]):
         self._next_event_by = math.inf  # Timeout.between_events, re-armed by `_content()`
         self.request_id: str | None = None
         """The server's request id (from the response headers), once it has started."""
+        self.status: int | None = None
+        """The response's HTTP status, once the stream is open."""
+        self.headers: CIMultiDict[str] | None = None
+        """The response's headers (case-insensitive, any API key masked), once open."""
+
+    def _complete(self) -> bool:
+        """Whether the stream was read to its end (subclasses say what that means)."""
+        return False
+
+    def _ended(self, error: BaseException | None = None) -> None:
+        """Ends the call's trace with what ended the stream (the first call counts):
+        `_iterate()` calls it in its `finally` with `sys.exc_info()[1]`, `aclose()`
+        without an error."""
+        trace = self._open_response.trace
+        if isinstance(error, GeneratorExit) or error is None:
+            if self._complete():
+                trace.finish(self)
+            elif self._closed_by_client:  # raised by `_end_quietly_or_raise()`
+                trace.finish(self, error_type="ClientClosedError")
+            elif self._closed or isinstance(error, GeneratorExit):
+                trace.finish(self, error_type="cancelled")
+            else:  # the body ended before its terminal event
+                trace.finish(self, error_type="StreamInterruptedError")
+        else:
+            trace.finish(self, error)
 
     def _iterate(self) -> AsyncGenerator[T, None]:
         raise NotImplementedError
@@ -92,7 +124,7 @@ class ResponseStream(Generic[T]):
         """The response, sent now if it was not; None if the stream was closed while
         its response was starting (the response is then closed at once)."""
         if self._closed and self._response is None:
-            raise RuntimeError(f"this {type(self).__name__} is closed")
+            raise StreamClosedError(type(self).__name__)
         if self._response is None:
             opener = self._open_response
             timeout = opener.timeout
@@ -101,17 +133,23 @@ class ResponseStream(Generic[T]):
             opener.lifecycle.add_stream(self)
             try:
                 response = await opener()
-            except BaseException:
+            except BaseException as exc:
                 opener.lifecycle.discard_stream(self)
+                opener.trace.finish(error=exc)
                 raise
             if self._closed:  # closed by another task while the request was in flight
                 response.close()
                 opener.lifecycle.discard_stream(self)
                 if self._closed_by_client:
-                    raise ClientClosedError(f"the {type(self).__name__}")
+                    error = ClientClosedError(f"the {type(self).__name__}")
+                    opener.trace.finish(self, error)
+                    raise error
+                self._ended()
                 return None
             self._response = response
             self.request_id = request_id_of(response.headers)
+            self.status = response.status
+            self.headers = opener.trace.headers()
             self._content()
         return self._response
 
@@ -186,3 +224,4 @@ class ResponseStream(Generic[T]):
         if self._iterator is not None:
             with contextlib.suppress(RuntimeError):  # it is running in another task
                 await self._iterator.aclose()
+        self._ended()

@@ -14,6 +14,8 @@ import logging
 import threading
 from typing import Any, TypeVar
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 __all__ = ["MASK", "register", "scrub"]
 
 MASK = "***"
@@ -40,25 +42,33 @@ def register(secret: str) -> None:
 
 def scrub(value: T) -> T:
     """`value` with every registered key replaced by `***`, in text, bytes, and the
-    strings, bytes, lists, tuples and dicts nested in decoded JSON. Other values pass
-    through unchanged."""
+    strings, bytes, lists, tuples and dicts nested in decoded JSON, and in headers (a
+    `CIMultiDict` copy). Other values pass through unchanged."""
     if not _secrets:
         return value
     return _scrub(value)  # type: ignore[no-any-return]
 
 
 def _scrub(value: Any) -> Any:
+    # Every whole key first: another key's prefix masked first would leave this one's tail.
     if isinstance(value, str):
+        for secret in _secrets:
+            value = value.replace(secret, MASK)
         for secret in _secrets:
             value = _masked(value, secret, MASK)
         return value
     if isinstance(value, bytes | bytearray):
         data = bytes(value)
-        for secret in _secrets:
-            data = _masked(data, secret.encode("utf-8", "replace"), MASK.encode())
+        encoded = [secret.encode("utf-8", "replace") for secret in _secrets]
+        for raw in encoded:
+            data = data.replace(raw, MASK.encode())
+        for raw in encoded:
+            data = _masked(data, raw, MASK.encode())
         return data
     if isinstance(value, dict):
         return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, CIMultiDict | CIMultiDictProxy):  # response headers
+        return CIMultiDict((name, _scrub(item)) for name, item in value.items())
     if isinstance(value, list):
         return [_scrub(item) for item in value]
     if isinstance(value, tuple) and type(value) is tuple:  # not named tuples: keep their type

@@ -9,6 +9,7 @@ its end hands its connection back to the pool for the next request. `aclose()` o
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -153,6 +154,7 @@ class ChatStream(ResponseStream[ChatEvent]):
         finally:
             release(response)
             self._open_response.lifecycle.discard_stream(self)
+            self._ended(sys.exc_info()[1] or failure)
         if failure is not None:
             raise failure
         if self._workflow_finished and not self.finished:
@@ -188,14 +190,21 @@ class ChatStream(ResponseStream[ChatEvent]):
             self.workflow_status = event.data.status  # type: ignore[union-attr]
             self._workflow_finished = True
         elif kind is ErrorEvent:
+            call = self._open_response.trace.call
             raise make_stream_error(
                 {"status": event.status, "code": event.code, "message": event.message},  # type: ignore[union-attr]
                 self.request_id,
+                headers=self.headers,
+                method=call.method,
+                path=call.path,
             )
         elif isinstance(event, _TERMINAL_EVENTS):
             self.finished = True
         if self.task_id is None:
             self._learn_ids(event)
+
+    def _complete(self) -> bool:
+        return self.finished or self._workflow_finished
 
     def _text_room(self) -> int:
         """How many more characters the text may grow by (compacting it into one
@@ -209,6 +218,7 @@ class ChatStream(ResponseStream[ChatEvent]):
         return room
 
     def _learn_ids(self, event: Any) -> None:
+        self._open_response.trace.first_event()
         self.task_id = getattr(event, "task_id", None)
         self.message_id = self.message_id or getattr(event, "message_id", None)
         self.conversation_id = self.conversation_id or getattr(event, "conversation_id", None)

@@ -26,6 +26,7 @@ from ._errors import (
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
+    EventLoopMismatchError,
     UnexpectedContentTypeError,
     make_status_error,
     redirect_target,
@@ -126,12 +127,18 @@ class Transport:
         self._trust_env = trust_env
         self._session = session
         self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self.closed:
             raise ClientClosedError("the connection pool")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None and self._session is not None:
+                raise EventLoopMismatchError()
+            self._loop = loop
         if self._session is None or self._session.closed:
             connector = PoolConnector(
                 limit=self._max_connections,
@@ -238,6 +245,9 @@ class Transport:
             request_id=request_id,
             retry_after=response.headers.get("Retry-After"),
             location=redirect_target(str(response.url), response.headers.get("Location")),
+            headers=response.headers,
+            method=request.method,
+            path=request.path,
         )
 
 

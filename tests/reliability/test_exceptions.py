@@ -41,6 +41,9 @@ SAMPLES: dict[str, Any] = {
     "content_type": "text/html",
     "cursor": "cursor-9",
     "pages": 3,
+    "headers": {"X-Request-Id": "req-42", "Retry-After": "1.5"},
+    "method": "POST",
+    "path": "/chat-messages",
     "stage": "sent",
     "what": "POST /chat-messages",
 }
@@ -112,6 +115,8 @@ async def test_an_error_raised_by_a_real_call_round_trips(serve: Serve) -> None:
         {"code": "unavailable", "message": "busy", "status": 503},
     )
     assert str(copy) == "[503 unavailable] busy (request id req-7)"
+    assert (copy.status_code, copy.method, copy.path) == (503, "POST", "/chat-messages")
+    assert copy.headers["retry-after"] == "2" and copy.headers["x-request-id"] == "req-7"
 
 
 # --- one tree, everywhere -------------------------------------------------------------------
