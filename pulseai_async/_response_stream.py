@@ -26,7 +26,7 @@ from ._config import Timeout
 from ._errors import ClientClosedError, StreamClosedError, StreamTimeoutError
 from ._hooks import Trace
 from ._lifecycle import Lifecycle
-from ._transport import release, request_id_of
+from ._transport import release
 
 __all__ = ["ResponseStream", "StreamOpener"]
 
@@ -147,7 +147,7 @@ class ResponseStream(Generic[T]):
                 self._ended()
                 return None
             self._response = response
-            self.request_id = request_id_of(response.headers)
+            self.request_id = opener.trace.call.request_id  # read off this response
             self.status = response.status
             self.headers = opener.trace.headers()
             self._content()
