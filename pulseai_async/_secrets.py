@@ -77,10 +77,8 @@ def _scrub(value: Any) -> Any:
 
 
 def _masked(text: Any, secret: Any, mask: Any) -> Any:
-    """Replace `secret`, and any run of its leading characters long enough to identify
-    it (a key cut short by a truncated quote), with `mask`."""
-    if secret in text:
-        text = text.replace(secret, mask)
+    """Replace any run of `secret`'s leading characters long enough to identify it (a
+    key cut short by a truncated quote) with `mask`; whole keys are already masked."""
     if len(secret) < _PARTIAL_FROM:
         return text
     dash = secret.find("-" if isinstance(secret, str) else b"-")
