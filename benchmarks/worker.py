@@ -173,8 +173,8 @@ def decode_with(peer_name: str, max_size: int) -> Any:
     if peer_name == "ours":
         import msgspec
 
-        from pulseai_async._events import MessageEvent, decode_event, known_event_decoder
-        from pulseai_async._sse import SSEDecoder
+        from pulseai_async._streaming.events import MessageEvent, decode_event, known_event_decoder
+        from pulseai_async._streaming.sse import SSEDecoder
 
         # What `ChatStream` does per chunk: frame, then decode each event into the
         # typed union (known events in one msgspec call; anything else through
@@ -202,7 +202,7 @@ def decode_with(peer_name: str, max_size: int) -> Any:
     if peer_name == "floor":
         import msgspec
 
-        from pulseai_async._events import KnownEvent, MessageEvent
+        from pulseai_async._streaming.events import KnownEvent, MessageEvent
 
         # The same typed target as ours, with a hand-written splitter: LF only, no
         # comments, ids, limits or error handling (the least a parser can do).

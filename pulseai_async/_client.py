@@ -44,10 +44,10 @@ from ._hooks import Hooks, Trace
 from ._lifecycle import Lifecycle
 from ._network import SSLSetting, check_proxy, ssl_setting, uses_env_proxies
 from ._options import RequestOptions, check_options
+from ._pipeline import Scope, StreamOpener
 from ._rate_gate import LocalRateLimitGate, RateLimitGate, gate_key
 from ._raw import RawResponseClient
 from ._resource import Resource
-from ._response_stream import StreamOpener
 from ._retry import RetryPolicy
 from ._secrets import register as register_secret
 from ._secrets import scrub
@@ -70,19 +70,18 @@ from ._validation import (
 )
 
 if TYPE_CHECKING:
-    from ._app_info import App
-    from ._audio import Audio
-    from ._chat import Chat
-    from ._conversations import Conversations
-    from ._datasets import Datasets
-    from ._files import Files
-    from ._messages import Messages
+    from ._app.app_info import App
+    from ._app.audio import Audio
+    from ._app.chat import Chat
+    from ._app.conversations import Conversations
+    from ._app.files import Files
+    from ._app.messages import Messages
+    from ._knowledge.datasets import Datasets
 
 __all__ = ["AsyncPulse"]
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Resource)
-Scope = Literal["app", "knowledge"]
 DEFAULT_RETRY_AFTER = 1.0  # how long the gate closes after a 429 that names no time
 
 
@@ -219,49 +218,49 @@ class AsyncPulse:
     @property
     def chat(self) -> Chat:
         """Chat: send a message (blocking or streamed) and stop a generation."""
-        from ._chat import Chat
+        from ._app.chat import Chat
 
         return self._resource(Chat)
 
     @property
     def conversations(self) -> Conversations:
         """Conversations: list, rename and delete conversations; read their message history."""
-        from ._conversations import Conversations
+        from ._app.conversations import Conversations
 
         return self._resource(Conversations)
 
     @property
     def messages(self) -> Messages:
         """Messages: feedback on answers and the follow-up questions suggested after them."""
-        from ._messages import Messages
+        from ._app.messages import Messages
 
         return self._resource(Messages)
 
     @property
     def files(self) -> Files:
         """Files: upload files to attach to messages."""
-        from ._files import Files
+        from ._app.files import Files
 
         return self._resource(Files)
 
     @property
     def audio(self) -> Audio:
         """Audio: speech to text and text to audio."""
-        from ._audio import Audio
+        from ._app.audio import Audio
 
         return self._resource(Audio)
 
     @property
     def app(self) -> App:
         """App: the app's information, parameters and meta information."""
-        from ._app_info import App
+        from ._app.app_info import App
 
         return self._resource(App)
 
     @property
     def datasets(self) -> Datasets:
         """Datasets: knowledge bases (the Knowledge API), their documents, chunks, retrieval."""
-        from ._datasets import Datasets
+        from ._knowledge.datasets import Datasets
 
         return self._resource(Datasets)
 
@@ -430,7 +429,16 @@ class AsyncPulse:
             with self._lifecycle.call(what, timeout.total, stream=True) as deadline:
                 return await self._send(request, options, timeout, deadline, trace, stream=True)
 
-        return StreamOpener(open_response, timeout, self._lifecycle, trace)
+        return StreamOpener(
+            open_response,
+            timeout,
+            self._lifecycle,
+            trace,
+            max_event_size=self._max_event_size,
+            max_text_length=self._max_text_length,
+            max_response_size=options.get("max_response_size", self._max_response_size),
+            on_rate_limit=functools.partial(self._rate_limited, request.quota),
+        )
 
     async def _traced_send(
         self,

@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from multidict import CIMultiDict
 
 from ._errors import APIStatusError, PulseValidationError
-from ._raw import record
 from ._secrets import scrub
 from ._transport import request_id_of
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from ._transport import PreparedRequest
 
 __all__ = ["CallInfo", "Hook", "RequestInfo", "ResponseInfo"]
+
+raw_response_slot: ContextVar[list[Trace] | None] = ContextVar("pulseai_raw_response", default=None)
+"""Set by a `with_raw_response` call: the `Trace` of its successful request lands here."""
 
 logger = logging.getLogger("pulseai_async")
 
@@ -273,7 +276,9 @@ class Trace:
         if result is not None:  # a stream that ended early still says what it had learned
             _learn(call, result, self._hooks.capture_content)
         if call.error_type is None and not call.stream:
-            record(self)
+            slot = raw_response_slot.get()
+            if slot is not None:  # a `with_raw_response` call waits for this response
+                slot[:] = [self]
         if self._hooks.on_call_end:
             _run(self._hooks.on_call_end, call)
 

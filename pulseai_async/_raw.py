@@ -12,28 +12,18 @@ from __future__ import annotations
 
 import functools
 import inspect
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._errors import PulseError
+from ._hooks import Trace, raw_response_slot
 
 if TYPE_CHECKING:
     from multidict import CIMultiDict
 
-    from ._hooks import Trace
 
 __all__ = ["RawResponse", "RawResponseClient"]
 
 T = TypeVar("T")
-
-_slot: ContextVar[list[Trace] | None] = ContextVar("pulseai_raw_response", default=None)
-
-
-def record(trace: Trace) -> None:
-    """A call succeeded: if a raw call is waiting for it, it is this call's response."""
-    slot = _slot.get()
-    if slot is not None:
-        slot[:] = [trace]
 
 
 class RawResponse(Generic[T]):
@@ -119,11 +109,11 @@ def _raw_method(method: Any) -> Any:
     @functools.wraps(method)
     async def raw(*args: Any, **kwargs: Any) -> RawResponse[Any]:
         slot: list[Trace] = []
-        token = _slot.set(slot)
+        token = raw_response_slot.set(slot)
         try:
             parsed = await method(*args, **kwargs)
         finally:
-            _slot.reset(token)
+            raw_response_slot.reset(token)
         if not slot:
             raise PulseError(f"{method.__qualname__} sent no request, so it has no response")
         return RawResponse(parsed, slot[0])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from ._options import RequestOptions
 
 if TYPE_CHECKING:
-    from ._client import AsyncPulse
+    from ._pipeline import Pipeline
     from ._uploads import FileInput
 
 __all__ = ["Resource"]
@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 
 class Resource:
-    def __init__(self, client: AsyncPulse) -> None:
+    def __init__(self, client: Pipeline) -> None:
         self._client = client
 
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ import pytest
 from anyio.abc import Process
 
 import pulseai_async as pa
-from pulseai_async._events import decode_event
+from pulseai_async._streaming.events import decode_event
 from pulseai_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
@@ -429,7 +429,7 @@ async def test_kb_create_without_a_key_uses_the_bundled_emulator_and_reports_fai
 
 
 def test_progress_bar_redraws_one_line_on_a_terminal() -> None:
-    from pulseai_async._cli import _Progress
+    from pulseai_async._cli.commands import _Progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -661,7 +661,7 @@ async def test_interactive_chat_has_line_editing_and_history(
 
 
 def test_an_interrupted_kb_create_on_its_own_emulator_says_nothing_stays() -> None:
-    from pulseai_async._cli import _LeftBehind
+    from pulseai_async._cli.commands import _LeftBehind
 
     left = _LeftBehind(["docs/manual.md", "faq.md"])
     assert left.report(ephemeral=False) == "(interrupted: nothing was created)"

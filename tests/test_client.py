@@ -419,17 +419,3 @@ async def test_with_options_copies_use_their_own_options_on_every_resource(
         with pytest.raises(pa.InternalServerError):
             await no_retries.chat.send("hi", user="u")
     assert emulator.hits("/chat-messages") == 1
-
-
-def test_importing_the_package_leaves_the_knowledge_api_unloaded() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, pulseai_async as pa\n"
-        "assert 'pulseai_async._documents' not in sys.modules\n"
-        "assert pa.Documents.__name__ == 'Documents'\n"
-        "assert 'pulseai_async._documents' in sys.modules\n"
-        "assert set(pa.__all__) <= set(dir(pa))\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

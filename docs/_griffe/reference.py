@@ -1,5 +1,6 @@
 """A griffe extension that makes the reference pages document what users read.
 
+- The package's public names are its run-time `__all__` (built from its one table).
 - A msgspec Struct (every response model and event) gets a "Fields" table: each field
   with its type, its default (or "required") and its attribute docstring, inherited
   fields included, in the order msgspec decodes them. Events also say which `event`
@@ -28,6 +29,14 @@ _NAME_EXPRESSIONS = (griffe.ExprName, griffe.ExprAttribute)
 
 class ReferenceTables(griffe.Extension):
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        # The package's `__all__` is built at run time from its one table of public
+        # names (the `TYPE_CHECKING` imports): give griffe the same list, so every public
+        # name has its `pulseai_async.Name` path in cross-references.
+        for module in (pkg, *(m for m in pkg.modules.values() if not m.is_alias)):
+            if module.exports is None and isinstance(
+                names := getattr(_runtime(module.path), "__all__", None), list
+            ):
+                module.exports = list(names)
         for cls in _classes(pkg):
             runtime = _runtime(cls.path)
             if isinstance(runtime, type) and issubclass(runtime, msgspec.Struct):

@@ -15,7 +15,7 @@ from aiohttp import web
 from ._routes import json_and_user, ok
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator
+    from ._view import EmulatorView
 
 __all__ = ["setup"]
 
@@ -35,7 +35,7 @@ META = {
 }
 
 
-def parameters(emulator: Emulator) -> dict[str, Any]:
+def parameters(emulator: EmulatorView) -> dict[str, Any]:
     mb = 1024 * 1024
     return {
         "opening_statement": OPENING_STATEMENT,
@@ -89,7 +89,7 @@ def parameters(emulator: Emulator) -> dict[str, Any]:
     }
 
 
-def setup(app: web.Application, emulator: Emulator) -> None:
+def setup(app: web.Application, emulator: EmulatorView) -> None:
     async def info(request: web.Request) -> web.Response:
         mode = "chat" if emulator.chatflow_of(request) is None else "advanced-chat"
         return ok(emulator, {**INFO, "mode": mode})

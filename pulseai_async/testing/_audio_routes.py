@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ._multipart import check_size, read_upload
-from ._routes import Refusal, json_and_user, ok, user_of
+from ._refusal import Refusal
+from ._routes import json_and_user, ok, user_of
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator
+    from ._view import EmulatorView
 
 __all__ = ["AUDIO_EXTENSIONS", "setup", "synthesize"]
 
@@ -42,7 +43,7 @@ def synthesize(text: str) -> bytes:
     return tag + SILENT_FRAME * (FRAMES_PER_CHAR * max(len(text), 1))
 
 
-def setup(app: web.Application, emulator: Emulator) -> None:
+def setup(app: web.Application, emulator: EmulatorView) -> None:
     async def speech_to_text(request: web.Request) -> web.Response:
         fields, file = await read_upload(request, no_file_code="no_audio_uploaded")
         user_of(fields)

@@ -16,12 +16,13 @@ from aiohttp import web
 from ._chatflow import Chatflow, ChatflowRun
 from ._faults import Fault, hang_up
 from ._file_routes import end_user_id
-from ._routes import UUID, Refusal, json_and_user, ok, success
+from ._refusal import Refusal
+from ._routes import UUID, json_and_user, ok, success
 from ._state import Conversation, StoredMessage, Task, new_id, now
 from ._wire import ERROR_MESSAGES, PING, sse_data
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator
+    from ._view import EmulatorView
 
 __all__ = ["setup"]
 
@@ -80,7 +81,7 @@ def _check_files(files: Any, uploaded: Container[str]) -> None:
             raise Refusal(400, "invalid_param", "Invalid upload file id.")
 
 
-def _markdown(emulator: Emulator, item: dict[str, Any]) -> str:
+def _markdown(emulator: EmulatorView, item: dict[str, Any]) -> str:
     """An attachment as Dify 1.9.1 renders `sys.files`: `![name](url)` for an image,
     `[name](url)` for another file (measured; Dify's URL is signed, this one is not)."""
     stored = emulator.state.files.get(str(item.get("upload_file_id")))
@@ -97,7 +98,7 @@ class _Turn:
 
     def __init__(
         self,
-        emulator: Emulator,
+        emulator: EmulatorView,
         conversation: Conversation,
         body: dict[str, Any],
         flow: Chatflow | None,
@@ -231,7 +232,7 @@ class _Turn:
         return [] if self.run is None else [self.run.workflow_finished("failed", _FAILED)]
 
 
-def setup(app: web.Application, emulator: Emulator) -> None:
+def setup(app: web.Application, emulator: EmulatorView) -> None:
     async def chat_messages(request: web.Request) -> web.StreamResponse:
         body, user = await json_and_user(request)
         query = body.get("query")
@@ -277,7 +278,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
 class _Writer:
     """Writes a stream's frames one at a time: the answer's, and the pings between."""
 
-    def __init__(self, response: web.StreamResponse, emulator: Emulator) -> None:
+    def __init__(self, response: web.StreamResponse, emulator: EmulatorView) -> None:
         self.response = response
         self.style = emulator.json_style
         self.frame = _framer(emulator.event_ids)

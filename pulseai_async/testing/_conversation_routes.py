@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._routes import NOT_FOUND, UUID, Refusal, deleted, int_arg, json_and_user, keyset_page, ok
+from ._refusal import Refusal
+from ._routes import NOT_FOUND, UUID, deleted, int_arg, json_and_user, keyset_page, ok
 from ._state import Conversation, now
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator
+    from ._view import EmulatorView
 
 __all__ = ["setup"]
 
@@ -25,7 +26,7 @@ def _sort_key(field: str) -> Callable[[Conversation], tuple[int, int]]:
     return lambda c: (c.updated_at, c.updated_seq)
 
 
-def setup(app: web.Application, emulator: Emulator) -> None:
+def setup(app: web.Application, emulator: EmulatorView) -> None:
     async def listing(request: web.Request) -> web.Response:
         limit = int_arg(request, "limit", 20, 100)
         sort_by = request.query.get("sort_by") or "-updated_at"

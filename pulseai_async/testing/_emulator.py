@@ -33,8 +33,10 @@ from ._chatflow import ECHO, FAILING, SLOW, Chatflow
 from ._faults import Fault, FaultPlan, hang_up
 from ._file_routes import UPLOAD_EXTENSIONS
 from ._knowledge_state import KnowledgeState
-from ._routes import NOT_FOUND, Refusal
+from ._refusal import Refusal
+from ._routes import NOT_FOUND
 from ._state import State, new_id
+from ._view import DeleteStyle
 from ._wire import JsonStyle, error_response
 
 if TYPE_CHECKING:
@@ -46,8 +48,6 @@ AnswerFunction = Callable[[str], str]
 """Maps the user's query to the full answer text the emulator streams back."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-DeleteStyle = Literal["dify", 200, 204]
-"""How deletes answer (see `Emulator`)."""
 AppMode = Literal["advanced-chat", "chat"]
 """A chatflow app (Dify's `advanced-chat`, the default) or a plain chat app."""
 

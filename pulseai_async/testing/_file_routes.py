@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ._multipart import check_size, read_upload
-from ._routes import Refusal, ok, user_of
+from ._refusal import Refusal
+from ._routes import ok, user_of
 from ._state import StoredFile, new_id, now
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator
+    from ._view import EmulatorView
 
 __all__ = ["UPLOAD_EXTENSIONS", "end_user_id", "setup"]
 
@@ -31,7 +32,7 @@ def end_user_id(user: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pulseai-emulator:{user}"))
 
 
-def setup(app: web.Application, emulator: Emulator) -> None:
+def setup(app: web.Application, emulator: EmulatorView) -> None:
     async def upload(request: web.Request) -> web.Response:
         fields, file = await read_upload(request)
         user = user_of(fields)

@@ -20,11 +20,12 @@ from aiohttp import web
 from ._bm25 import rank
 from ._knowledge_state import KnowledgeBase, StoredDocument, StoredSegment, new_batch
 from ._multipart import ReceivedFile, read_upload
-from ._routes import Refusal, deleted, int_arg, ok, read_json
+from ._refusal import Refusal
+from ._routes import deleted, int_arg, ok, read_json
 from ._state import new_id
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator
+    from ._view import EmulatorView
 
 __all__ = ["setup"]
 
@@ -108,7 +109,7 @@ def _check_process_rule(rule: Any) -> dict[str, Any]:
     return rule
 
 
-def setup(app: web.Application, emulator: Emulator) -> None:
+def setup(app: web.Application, emulator: EmulatorView) -> None:
     def dataset_of(request: web.Request) -> KnowledgeBase:
         found = emulator.knowledge.datasets.get(request.match_info["dataset_id"])
         if found is None:

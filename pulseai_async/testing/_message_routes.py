@@ -6,18 +6,19 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._routes import Refusal, int_arg, json_and_user, keyset_page, ok, success, user_of
+from ._refusal import Refusal
+from ._routes import int_arg, json_and_user, keyset_page, ok, success, user_of
 from ._state import StoredMessage
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator
+    from ._view import EmulatorView
 
 __all__ = ["setup"]
 
 RATINGS = ("like", "dislike", None)
 
 
-def public_message(emulator: Emulator, message: StoredMessage) -> dict[str, Any]:
+def public_message(emulator: EmulatorView, message: StoredMessage) -> dict[str, Any]:
     files = []
     for item in message.files:
         file_id = item.get("upload_file_id") or ""
@@ -62,7 +63,7 @@ def suggestions_for(message: StoredMessage) -> list[str]:
     ]
 
 
-def setup(app: web.Application, emulator: Emulator) -> None:
+def setup(app: web.Application, emulator: EmulatorView) -> None:
     def message_of(request: web.Request, user: str) -> StoredMessage:
         message = emulator.state.messages.get(request.match_info["message_id"])
         if message is None or emulator.state.conversation(message.conversation_id, user) is None:

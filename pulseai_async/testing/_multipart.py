@@ -8,7 +8,7 @@ import msgspec
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ._routes import Refusal
+from ._refusal import Refusal
 
 __all__ = ["ReceivedFile", "check_size", "read_upload"]
 

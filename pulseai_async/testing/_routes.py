@@ -1,9 +1,5 @@
-"""What every route module shares: refusing a request, reading its input, answering.
-
-A handler refuses with `raise Refusal(status, code, message)`; the emulator's middleware
-turns that into the documented error body in the emulator's `json_style`, so handlers
-never thread the style (or an error response) through their return values.
-"""
+"""What every route module shares: reading a request's input, and answering it in the
+emulator's `json_style` (a refusal is `raise Refusal(...)`, from `_refusal`)."""
 
 from __future__ import annotations
 
@@ -13,16 +9,16 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import msgspec
 from aiohttp import web
 
+from ._refusal import Refusal
 from ._wire import Encoding, json_response
 
 if TYPE_CHECKING:
-    from ._emulator import Emulator
+    from ._view import EmulatorView
 
 __all__ = [
     "BAD_REQUEST",
     "NOT_FOUND",
     "UUID",
-    "Refusal",
     "deleted",
     "int_arg",
     "json_and_user",
@@ -34,36 +30,18 @@ __all__ = [
 ]
 
 
-class Refusal(Exception):
-    """A handler's early exit with the platform's error answer (see the module docstring)."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str | None = None,
-        message: str | None = None,
-        *,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(status, code, message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers
-
-
 def ok(
-    emulator: Emulator, obj: Any, status: int = 200, encoding: Encoding = "body"
+    emulator: EmulatorView, obj: Any, status: int = 200, encoding: Encoding = "body"
 ) -> web.Response:
     """A JSON answer in the emulator's current `json_style`."""
     return json_response(obj, emulator.json_style, status, encoding)
 
 
-def success(emulator: Emulator) -> web.Response:
+def success(emulator: EmulatorView) -> web.Response:
     return ok(emulator, {"result": "success"})
 
 
-def deleted(emulator: Emulator, *, knowledge: bool = False) -> web.Response:
+def deleted(emulator: EmulatorView, *, knowledge: bool = False) -> web.Response:
     """A delete's answer: 204 on new servers, 200 `{"result": "success"}` on old ones;
     in the "dify" style, 204 for a conversation and, for a knowledge base, document or
     chunk, what Dify 1.9.1's `return 204` gives through flask-restx: 200 with body `204`."""

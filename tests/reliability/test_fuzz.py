@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import pulseai_async as pa
 from pulseai_async._config import DEFAULT_MAX_EVENT_SIZE
-from pulseai_async._events import decode_event
+from pulseai_async._streaming.events import decode_event
 
 from ..conftest import Serve, spec_events, split
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
@@ -22,38 +22,13 @@ import aiohttp
 import anyio
 from multidict import CIMultiDict
 
-from ._config import Timeout
-from ._errors import ClientClosedError, StreamClosedError, StreamTimeoutError
-from ._hooks import Trace
-from ._lifecycle import Lifecycle
-from ._transport import release
+from .._errors import ClientClosedError, StreamClosedError, StreamTimeoutError
+from .._pipeline import StreamOpener
+from .._transport import release
 
-__all__ = ["ResponseStream", "StreamOpener"]
+__all__ = ["ResponseStream"]
 
 T = TypeVar("T")
-
-
-class StreamOpener:
-    """How a stream starts: its retried request (`await opener()`), the timeouts its
-    body runs under, the client's lifecycle, which ends it on `aclose()`, and the
-    `Trace` of its call."""
-
-    __slots__ = ("_open", "lifecycle", "timeout", "trace")
-
-    def __init__(
-        self,
-        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
-        timeout: Timeout,
-        lifecycle: Lifecycle,
-        trace: Trace,
-    ) -> None:
-        self._open = open_response
-        self.timeout = timeout
-        self.lifecycle = lifecycle
-        self.trace = trace
-
-    def __call__(self) -> Awaitable[aiohttp.ClientResponse]:
-        return self._open()
 
 
 class ResponseStream(Generic[T]):

@@ -14,20 +14,20 @@ from typing import Unpack
 
 import anyio
 
-from ._app_models import Transcription
-from ._config import DEFAULT_MAX_RESPONSE_SIZE
-from ._errors import (
+from .._errors import (
     PulseValidationError,
     ResponseTooLargeError,
     StreamInterruptedError,
     StreamTimeoutError,
 )
-from ._options import RequestOptions
-from ._resource import Resource
-from ._response_stream import ResponseStream, StreamOpener
-from ._transport import TRANSPORT_ERRORS, release
-from ._uploads import FileInput
-from ._validation import check_text, optional_bool, optional_text, optional_uuid, present
+from .._options import RequestOptions
+from .._pipeline import StreamOpener
+from .._resource import Resource
+from .._streaming.response_stream import ResponseStream
+from .._transport import TRANSPORT_ERRORS, release
+from .._uploads import FileInput
+from .._validation import check_text, optional_bool, optional_text, optional_uuid, present
+from .models import Transcription
 
 __all__ = ["Audio", "TextToAudio"]
 
@@ -45,14 +45,9 @@ class TextToAudio(ResponseStream[bytes]):
 
     _chunk_size = CHUNK_SIZE
 
-    def __init__(
-        self,
-        open_response: StreamOpener,
-        *,
-        max_read_size: int = DEFAULT_MAX_RESPONSE_SIZE,
-    ) -> None:
+    def __init__(self, open_response: StreamOpener) -> None:
         super().__init__(open_response)
-        self._max_read_size = max_read_size
+        self._max_read_size = open_response.max_response_size
         self.bytes_received = 0
 
     @property
@@ -213,8 +208,4 @@ class Audio(Resource):
         )
         if "text" not in body and "message_id" not in body:
             raise PulseValidationError("text_to_audio needs text or a message_id")
-        client = self._client
-        return TextToAudio(
-            client._stream_opener(path, body, "audio/*", options),
-            max_read_size=options.get("max_response_size", client._max_response_size),
-        )
+        return TextToAudio(self._client._stream_opener(path, body, "audio/*", options))

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import msgspec
 
-from ._config import DEFAULT_MAX_EVENT_SIZE
-from ._errors import EventTooLargeError
+from .._config import DEFAULT_MAX_EVENT_SIZE
+from .._errors import EventTooLargeError
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 

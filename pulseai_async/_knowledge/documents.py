@@ -14,9 +14,21 @@ from typing import Any, Unpack
 
 import msgspec
 
-from ._errors import InvalidParamError, PulseValidationError
-from ._indexing import ProgressCallback, wait_for, watch_indexing
-from ._knowledge_common import (
+from .._errors import InvalidParamError, PulseValidationError
+from .._options import RequestOptions
+from .._pagination import AsyncPager, ListPage
+from .._resource import Resource
+from .._uploads import FileInput
+from .._validation import (
+    check_choice,
+    check_text,
+    check_uuid,
+    optional_str,
+    optional_text,
+    optional_uuid,
+    present,
+)
+from .common import (
     DOC_FORMS,
     INDEXING_TECHNIQUES,
     check_limit,
@@ -25,7 +37,8 @@ from ._knowledge_common import (
     process_rule_body,
     retrieval_model_body,
 )
-from ._knowledge_models import (
+from .indexing import ProgressCallback, wait_for, watch_indexing
+from .models import (
     DocForm,
     Document,
     DocumentBatch,
@@ -35,19 +48,6 @@ from ._knowledge_models import (
     ProcessRule,
     RetrievalModel,
     _IndexingStatusList,
-)
-from ._options import RequestOptions
-from ._pagination import AsyncPager, ListPage
-from ._resource import Resource
-from ._uploads import FileInput
-from ._validation import (
-    check_choice,
-    check_text,
-    check_uuid,
-    optional_str,
-    optional_text,
-    optional_uuid,
-    present,
 )
 
 __all__ = ["Documents"]

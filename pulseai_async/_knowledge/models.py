@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from ._models import Model
-from ._pagination import ListPage
+from .._models import Model
+from .._pagination import ListPage
 
 __all__ = [
     "Dataset",

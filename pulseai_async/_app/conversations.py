@@ -11,12 +11,11 @@ import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, get_args
 
-from ._app_models import Conversation, HistoryMessage
-from ._errors import PulseValidationError
-from ._options import RequestOptions, check_options
-from ._pagination import AsyncPager, ListPage, Page
-from ._resource import Resource
-from ._validation import (
+from .._errors import PulseValidationError
+from .._options import RequestOptions, check_options
+from .._pagination import AsyncPager, ListPage, Page
+from .._resource import Resource
+from .._validation import (
     check_bool,
     check_choice,
     check_int,
@@ -24,9 +23,10 @@ from ._validation import (
     check_uuid,
     optional_uuid,
 )
+from .models import Conversation, HistoryMessage
 
 if TYPE_CHECKING:
-    from ._client import AsyncPulse
+    from .._pipeline import Pipeline
 
 __all__ = ["Conversations", "HistoryOrder", "SortBy"]
 
@@ -39,7 +39,7 @@ T = TypeVar("T")
 
 
 def _cursor_fetch(
-    client: AsyncPulse,
+    client: Pipeline,
     path: str,
     listing: type[ListPage[T]],
     params: dict[str, Any],

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
-from ._errors import PulseValidationError
-from ._knowledge_common import check_limit, knowledge_pager
-from ._knowledge_models import Segment, _SegmentList, _SegmentOne
-from ._options import RequestOptions
-from ._pagination import AsyncPager
-from ._resource import Resource
-from ._validation import (
+from .._errors import PulseValidationError
+from .._options import RequestOptions
+from .._pagination import AsyncPager
+from .._resource import Resource
+from .._validation import (
     check_text,
     check_uuid,
     optional_bool,
@@ -19,6 +17,8 @@ from ._validation import (
     optional_text,
     present,
 )
+from .common import check_limit, knowledge_pager
+from .models import Segment, _SegmentList, _SegmentOne
 
 __all__ = ["ChunkInput", "Chunks"]
 

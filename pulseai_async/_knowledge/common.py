@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from ._errors import PulseValidationError
-from ._knowledge_models import ProcessRule, RetrievalModel
-from ._options import RequestOptions, check_options
-from ._pagination import AsyncPager, ListPage, Page
-from ._validation import check_bool, check_choice, check_int, check_mapping, check_text
+from .._errors import PulseValidationError
+from .._options import RequestOptions, check_options
+from .._pagination import AsyncPager, ListPage, Page
+from .._validation import check_bool, check_choice, check_int, check_mapping, check_text
+from .models import ProcessRule, RetrievalModel
 
 if TYPE_CHECKING:
-    from ._client import AsyncPulse
+    from .._pipeline import Pipeline
 
 __all__ = [
     "DOC_FORMS",
@@ -138,7 +138,7 @@ def retrieval_model_body(
 
 
 def knowledge_pager(
-    client: AsyncPulse,
+    client: Pipeline,
     path: str,
     listing: type[ListPage[T]],
     params: Mapping[str, Any],

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Unpack
 
-from ._app_models import AppInfo, AppMeta, AppParameters
-from ._options import RequestOptions
-from ._resource import Resource
-from ._validation import optional_text
+from .._options import RequestOptions
+from .._resource import Resource
+from .._validation import optional_text
+from .models import AppInfo, AppMeta, AppParameters
 
 __all__ = ["App"]
 

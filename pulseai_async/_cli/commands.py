@@ -24,17 +24,17 @@ from typing import Any, TextIO, TypeVar
 import anyio
 import msgspec
 
-from ._app_models import Conversation, UploadedFile
-from ._cli_emulator import RunningEmulator, advertise, find_running
-from ._client import AsyncPulse
-from ._config import API_KEY_ENV, BASE_URL_ENV, KNOWLEDGE_API_KEY_ENV
-from ._errors import APIStatusError, IndexingFailedError, IndexingTimeoutError, PulseError
-from ._knowledge_models import IndexingProgress, RetrieveResult
-from ._models import Usage
-from ._pagination import AsyncPager
-from ._stream import ChatStream
-from ._uploads import prepare_upload
-from ._version import __version__
+from .._app.models import Conversation, UploadedFile
+from .._client import AsyncPulse
+from .._config import API_KEY_ENV, BASE_URL_ENV, KNOWLEDGE_API_KEY_ENV
+from .._errors import APIStatusError, IndexingFailedError, IndexingTimeoutError, PulseError
+from .._knowledge.models import IndexingProgress, RetrieveResult
+from .._pagination import AsyncPager
+from .._streaming.answer import Usage
+from .._streaming.chat_stream import ChatStream
+from .._uploads import prepare_upload
+from .._version import __version__
+from .emulator_state import RunningEmulator, advertise, find_running
 
 __all__ = ["main"]
 
@@ -104,7 +104,7 @@ async def _open_client(
             base_url=running.base_url,
         )
         return await stack.enter_async_context(client), False
-    from .testing import Emulator
+    from ..testing import Emulator
 
     emulator = await stack.enter_async_context(Emulator(token_delay=token_delay))
     _note(f"({why}: using the bundled emulator at {emulator.base_url})")
@@ -549,7 +549,7 @@ def _kb_retrieve_command(args: argparse.Namespace) -> int:
 
 
 def _emulator_command(args: argparse.Namespace) -> int:
-    from .testing._cli_options import emulator_of
+    from ..testing._cli_options import emulator_of
 
     async def serve() -> None:
         stopped = asyncio.Event()
@@ -610,7 +610,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .testing._cli_options import add_options
+    from ..testing._cli_options import add_options
 
     parser = argparse.ArgumentParser(
         prog="pulseai",

@@ -15,8 +15,7 @@ from typing import Any
 
 import msgspec
 
-from ._config import DEFAULT_MAX_TEXT_LENGTH
-from ._errors import (
+from .._errors import (
     PulseError,
     RateLimitError,
     StreamInterruptedError,
@@ -24,7 +23,10 @@ from ._errors import (
     StreamTimeoutError,
     make_stream_error,
 )
-from ._events import (
+from .._pipeline import StreamOpener
+from .._transport import TRANSPORT_ERRORS, release
+from .answer import ChatMessage, MessageMetadata, Usage
+from .events import (
     AgentMessageEvent,
     ChatEvent,
     ErrorEvent,
@@ -38,10 +40,8 @@ from ._events import (
     decode_event,
     known_event_decoder,
 )
-from ._models import ChatMessage, MessageMetadata, Usage
-from ._response_stream import ResponseStream, StreamOpener
-from ._sse import SSEDecoder
-from ._transport import TRANSPORT_ERRORS, release
+from .response_stream import ResponseStream
+from .sse import SSEDecoder
 
 __all__ = ["ChatStream"]
 
@@ -56,16 +56,12 @@ class ChatStream(ResponseStream[ChatEvent]):
         self,
         open_response: StreamOpener,
         stop: Callable[[str], Awaitable[None]],
-        *,
-        max_event_size: int,
-        max_text_length: int = DEFAULT_MAX_TEXT_LENGTH,
-        on_rate_limit: Callable[[RateLimitError], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(open_response)
-        self._on_rate_limit = on_rate_limit  # an in-stream 429 closes the rate-limit gate
+        self._on_rate_limit = open_response.on_rate_limit  # an in-stream 429 closes the gate
         self._stop = stop
-        self._max_event_size = max_event_size
-        self._max_text_length = max_text_length
+        self._max_event_size = open_response.max_event_size
+        self._max_text_length = open_response.max_text_length
         self._text_parts: list[str] = []
         self.task_id: str | None = None
         """Known from the first event; the input to `cancel()`."""
@@ -148,7 +144,7 @@ class ChatStream(ResponseStream[ChatEvent]):
                 failure = self._interrupted(f"the connection failed mid-stream: {exc}")
         except PulseError as exc:  # an error event, a malformed frame, an oversized event
             exc.partial_text = self.text
-            if self._on_rate_limit is not None and isinstance(exc, RateLimitError):
+            if isinstance(exc, RateLimitError):
                 await self._on_rate_limit(exc)
             raise
         finally:

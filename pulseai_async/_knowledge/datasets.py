@@ -9,29 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
-from ._chunks import Chunks
-from ._documents import Documents
-from ._errors import PulseValidationError
-from ._knowledge_common import (
-    INDEXING_TECHNIQUES,
-    PERMISSIONS,
-    check_limit,
-    check_name,
-    knowledge_pager,
-    optional_choice,
-    retrieval_model_body,
-)
-from ._knowledge_models import (
-    Dataset,
-    IndexingTechnique,
-    RetrievalModel,
-    RetrieveResult,
-    SearchMethod,
-)
-from ._options import RequestOptions
-from ._pagination import AsyncPager, ListPage
-from ._resource import Resource
-from ._validation import (
+from .._errors import PulseValidationError
+from .._options import RequestOptions
+from .._pagination import AsyncPager, ListPage
+from .._resource import Resource
+from .._validation import (
     check_text,
     check_unicode,
     check_uuid,
@@ -40,9 +22,27 @@ from ._validation import (
     optional_text,
     present,
 )
+from .chunks import Chunks
+from .common import (
+    INDEXING_TECHNIQUES,
+    PERMISSIONS,
+    check_limit,
+    check_name,
+    knowledge_pager,
+    optional_choice,
+    retrieval_model_body,
+)
+from .documents import Documents
+from .models import (
+    Dataset,
+    IndexingTechnique,
+    RetrievalModel,
+    RetrieveResult,
+    SearchMethod,
+)
 
 if TYPE_CHECKING:
-    from ._client import AsyncPulse
+    from .._pipeline import Pipeline
 
 __all__ = ["Datasets", "Permission"]
 
@@ -59,7 +59,7 @@ class Datasets(Resource):
     documents: Documents
     chunks: Chunks
 
-    def __init__(self, client: AsyncPulse) -> None:
+    def __init__(self, client: Pipeline) -> None:
         super().__init__(client)
         self.documents = Documents(client)
         self.chunks = Chunks(client)

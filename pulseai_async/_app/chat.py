@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
-from ._models import ChatMessage
-from ._options import RequestOptions
-from ._resource import Resource
-from ._stream import ChatStream
-from ._validation import (
+from .._options import RequestOptions
+from .._resource import Resource
+from .._streaming.answer import ChatMessage
+from .._streaming.chat_stream import ChatStream
+from .._validation import (
     check_bool,
     check_files,
     check_mapping,
@@ -92,19 +91,14 @@ class Chat(Resource):
         body = self._body(
             query, user, "streaming", conversation_id, inputs, files, auto_generate_name
         )
-        client = self._client
-        open_response = client._stream_opener("/chat-messages", body, "text/event-stream", options)
+        open_response = self._client._stream_opener(
+            "/chat-messages", body, "text/event-stream", options
+        )
 
         async def stop(task_id: str) -> None:
             await self.stop(task_id, user=user)
 
-        return ChatStream(
-            open_response,
-            stop,
-            max_event_size=client._max_event_size,
-            max_text_length=client._max_text_length,
-            on_rate_limit=functools.partial(client._rate_limited, client._quotas["app"]),
-        )
+        return ChatStream(open_response, stop)
 
     async def stop(self, task_id: str, *, user: str, **options: Unpack[RequestOptions]) -> None:
         """Ask the server to stop a streaming generation (best effort: the server always

@@ -11,8 +11,9 @@ from typing import Any
 
 import msgspec
 
-from ._errors import ResponseDecodeError
-from ._models import MessageMetadata, Model
+from .._errors import ResponseDecodeError
+from .._models import Model
+from .answer import MessageMetadata
 
 __all__ = [
     "AgentLog",

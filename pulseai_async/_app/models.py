@@ -12,7 +12,8 @@ from typing import Any
 
 import msgspec
 
-from ._models import Model, RetrieverResource
+from .._models import Model
+from .._streaming.answer import RetrieverResource
 
 __all__ = [
     "AppInfo",

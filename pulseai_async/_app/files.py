@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Unpack
 
-from ._app_models import UploadedFile
-from ._options import RequestOptions
-from ._resource import Resource
-from ._uploads import FileInput
-from ._validation import check_text
+from .._options import RequestOptions
+from .._resource import Resource
+from .._uploads import FileInput
+from .._validation import check_text
+from .models import UploadedFile
 
 __all__ = ["Files"]
 

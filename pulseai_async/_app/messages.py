@@ -6,11 +6,11 @@ from typing import Any, Literal, Unpack
 
 import msgspec
 
-from ._errors import APIStatusError, PulseValidationError, SuggestedQuestionsDisabledError
-from ._models import Model
-from ._options import RequestOptions
-from ._resource import Resource
-from ._validation import check_text, check_unicode, check_uuid
+from .._errors import APIStatusError, PulseValidationError, SuggestedQuestionsDisabledError
+from .._models import Model
+from .._options import RequestOptions
+from .._resource import Resource
+from .._validation import check_text, check_unicode, check_uuid
 
 __all__ = ["Messages", "Rating"]
 

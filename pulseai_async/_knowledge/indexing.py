@@ -23,8 +23,8 @@ from tenacity import (
     wait_exponential,
 )
 
-from ._errors import IndexingFailedError, IndexingTimeoutError, PulseValidationError
-from ._knowledge_models import IndexingProgress, IndexingStatus
+from .._errors import IndexingFailedError, IndexingTimeoutError, PulseValidationError
+from .models import IndexingProgress, IndexingStatus
 
 __all__ = ["ProgressCallback", "progress_of", "wait_for", "watch_indexing"]
 

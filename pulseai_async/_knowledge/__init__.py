@@ -1,0 +1,1 @@
+"""The Knowledge API: datasets, documents, chunks, indexing and their models."""

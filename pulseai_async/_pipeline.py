@@ -1,0 +1,95 @@
+"""What a resource needs of the client: the request pipeline, as a protocol.
+
+Resources, pagers and streams are handed a `Pipeline` (the `AsyncPulse` that made
+them) and never import the client back, so the App and Knowledge wings depend on the
+core and not the other way round. `StreamOpener` is how the pipeline hands a stream
+its not-yet-sent request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._config import Timeout
+    from ._errors import RateLimitError
+    from ._hooks import Trace
+    from ._lifecycle import Lifecycle
+    from ._options import RequestOptions
+
+__all__ = ["Pipeline", "Scope", "StreamOpener"]
+
+T = TypeVar("T")
+Scope = Literal["app", "knowledge"]
+"""Which API key a request is signed with."""
+
+
+class StreamOpener:
+    """How a stream starts: its retried request (`await opener()`), the timeouts and
+    size bounds its body runs under, the client's lifecycle, which ends it on
+    `aclose()`, the `Trace` of its call, and what an in-stream rate-limit error does
+    (it closes the rate-limit gate of the request's key)."""
+
+    __slots__ = (
+        "_open",
+        "lifecycle",
+        "max_event_size",
+        "max_response_size",
+        "max_text_length",
+        "on_rate_limit",
+        "timeout",
+        "trace",
+    )
+
+    def __init__(
+        self,
+        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        timeout: Timeout,
+        lifecycle: Lifecycle,
+        trace: Trace,
+        *,
+        max_event_size: int,
+        max_text_length: int,
+        max_response_size: int,
+        on_rate_limit: Callable[[RateLimitError], Awaitable[None]],
+    ) -> None:
+        self._open = open_response
+        self.timeout = timeout
+        self.lifecycle = lifecycle
+        self.trace = trace
+        self.max_event_size = max_event_size
+        self.max_text_length = max_text_length
+        self.max_response_size = max_response_size
+        self.on_rate_limit = on_rate_limit
+
+    def __call__(self) -> Awaitable[aiohttp.ClientResponse]:
+        return self._open()
+
+
+class Pipeline(Protocol):
+    """Every request of every resource passes through these two methods: options
+    checked, signed, gated, sent with retries, reported to the hooks, decoded."""
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        cast_to: type[T] | None,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+        scope: Scope = "app",
+        options: RequestOptions,
+    ) -> T:
+        """Send and decode into `cast_to` (None: accept any body, or none)."""
+        ...
+
+    def _stream_opener(
+        self, path: str, body: Mapping[str, Any], accept: str, options: RequestOptions
+    ) -> StreamOpener:
+        """A streamed POST prepared now (bad input fails at once), sent when called."""
+        ...

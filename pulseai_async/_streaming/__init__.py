@@ -1,0 +1,1 @@
+"""Streaming: the SSE decoder, the typed events, and the stream objects built on them."""
