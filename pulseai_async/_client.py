@@ -172,6 +172,9 @@ class AsyncPulse:
         self._gate: RateLimitGate | None = (
             LocalRateLimitGate() if rate_limit_gate is None else rate_limit_gate or None
         )
+        self._gate_try_acquire: Callable[[str], bool] | None = getattr(
+            self._gate, "try_acquire", None
+        )
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._default_headers = check_headers("default_headers", default_headers)
@@ -522,15 +525,17 @@ class AsyncPulse:
         gate = self._gate
         if gate is None:
             return await self._traced_send(request, timeout, deadline, trace, stream)
-        with anyio.move_on_after(deadline - anyio.current_time()) as gate_wait:
-            await gate.acquire(request.quota)
-        if gate_wait.cancelled_caught:  # nothing was sent: the call's time ran out waiting
-            raise APITimeoutError(
-                f"{request.method} {request.path}: the total timeout ran out waiting for "
-                "the rate-limit gate",
-                phase="total",
-                stage="connect",
-            )
+        try_acquire = self._gate_try_acquire
+        if try_acquire is None or not try_acquire(request.quota):
+            with anyio.move_on_after(deadline - anyio.current_time()) as gate_wait:
+                await gate.acquire(request.quota)
+            if gate_wait.cancelled_caught:  # nothing was sent: the time ran out waiting
+                raise APITimeoutError(
+                    f"{request.method} {request.path}: the total timeout ran out waiting "
+                    "for the rate-limit gate",
+                    phase="total",
+                    stage="connect",
+                )
         answered = False
         try:
             response = await self._traced_send(request, timeout, deadline, trace, stream)

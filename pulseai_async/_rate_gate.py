@@ -58,6 +58,11 @@ class RateLimitGate(Protocol):
     `release` exactly once, when the attempt is over; `refused` reports a rate-limit
     refusal, over HTTP or in a stream. An implementation must not fail a request for
     reasons of its own: a gate that cannot decide lets the request through.
+
+    A gate may also have `try_acquire(key) -> bool`, an `acquire` that does not wait
+    (True: acquired; False: nothing done). The client tries it first and awaits
+    `acquire`, bounded by the call's timeout, only when it says False, which spares
+    the common, open case a cancel scope and a timer.
     """
 
     async def acquire(self, key: str) -> None:
@@ -142,7 +147,9 @@ class LocalRateLimitGate:
         now = time.monotonic()
         return max(0.0, quota.closed_until - now, quota.next_slot - now)
 
-    async def acquire(self, key: str) -> None:
+    def try_acquire(self, key: str) -> bool:
+        """`acquire` without waiting: True if the request may go now (counted as
+        acquired), False if it has to wait (nothing counted)."""
         quota = self._quotas.get(key) or self._quota(key)
         if (
             not quota.pace
@@ -150,7 +157,13 @@ class LocalRateLimitGate:
             and (quota.in_flight < quota.window or not self._window)
         ):
             quota.in_flight += 1  # the common case: open, and room in the window
+            return True
+        return False
+
+    async def acquire(self, key: str) -> None:
+        if self.try_acquire(key):
             return
+        quota = self._quotas[key]
         await self._enter_window(quota)
         try:
             await self.wait_for_slot(key)

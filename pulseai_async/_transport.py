@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import ssl
@@ -97,10 +98,17 @@ def _client_timeout(timeout: Timeout, deadline: float, stream: bool) -> aiohttp.
     """aiohttp's timeouts for one attempt. A blocking attempt gets what is left of the
     call's deadline as aiohttp's total (it bounds reading the body too); a stream's
     start is bounded by the call's cancel scope, its body by the stream bounds."""
-    total = None
-    if not stream and deadline != math.inf:
-        total = max(deadline - anyio.current_time(), 0.001)
+    if stream or deadline == math.inf:
+        return _fixed_client_timeout(timeout)
+    total = max(deadline - anyio.current_time(), 0.001)
     return aiohttp.ClientTimeout(total=total, sock_connect=timeout.connect, sock_read=timeout.read)
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    """The timeouts of an attempt with no total (most often, a stream's): the same for
+    every attempt under one `Timeout`, so built once."""
+    return aiohttp.ClientTimeout(sock_connect=timeout.connect, sock_read=timeout.read)
 
 
 class Transport:
@@ -213,7 +221,6 @@ class Transport:
             raise failure
         if attempt.scope is not None and attempt.scope.cancelled_caught:
             raise attempt.timed_out(f"{request.method} {request.path}")
-        request_id = request_id_of(response.headers)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
@@ -221,7 +228,7 @@ class Transport:
                 request.path,
                 response.status,
                 (time.perf_counter() - started) * 1000,
-                request_id,
+                request_id_of(response.headers),
             )
         status = response.status
         if 200 <= status < 300 and (not stream or _accepts(request, response.content_type)):
@@ -242,7 +249,7 @@ class Transport:
             status,
             raw,
             reason=response.reason or "",
-            request_id=request_id,
+            request_id=request_id_of(response.headers),
             retry_after=response.headers.get("Retry-After"),
             location=redirect_target(str(response.url), response.headers.get("Location")),
             headers=response.headers,

@@ -48,8 +48,7 @@ class ResponseStream(Generic[T]):
         """The server's request id (from the response headers), once it has started."""
         self.status: int | None = None
         """The response's HTTP status, once the stream is open."""
-        self.headers: CIMultiDict[str] | None = None
-        """The response's headers (case-insensitive, any API key masked), once open."""
+        self._headers: CIMultiDict[str] | None = None  # masked on first use of `headers`
 
     def _complete(self) -> bool:
         """Whether the stream was read to its end (subclasses say what that means)."""
@@ -124,9 +123,15 @@ class ResponseStream(Generic[T]):
             self._response = response
             self.request_id = opener.trace.call.request_id  # read off this response
             self.status = response.status
-            self.headers = opener.trace.headers()
             self._content()
         return self._response
+
+    @property
+    def headers(self) -> CIMultiDict[str] | None:
+        """The response's headers (case-insensitive, any API key masked), once open."""
+        if self._headers is None and self._response is not None:
+            self._headers = self._open_response.trace.headers()
+        return self._headers
 
     def _content(self) -> None:
         """A content event arrived: the `between_events` bound starts again."""

@@ -182,6 +182,53 @@ async def test_a_cancelled_paced_wait_keeps_the_pace_for_the_others() -> None:
     assert admitted[1] - admitted[0] >= 0.2
 
 
+async def test_try_acquire_admits_at_once_while_open_and_never_while_closed() -> None:
+    gate = pa.LocalRateLimitGate(window=2)
+    key = pa.gate_key("app-secret", "app")
+    assert gate.try_acquire(key) and gate.try_acquire(key)
+    assert not gate.try_acquire(key)  # the window of 2 is full: the caller must wait
+    await gate.release(key, answered=False)
+    assert gate.try_acquire(key)
+    await gate.refused(key, 0.3)
+    await gate.release(key, answered=False)
+    await gate.release(key, answered=False)
+    assert not gate.try_acquire(key)  # closed by the refusal, however empty the window
+    with anyio.fail_after(5):
+        await gate.acquire(key)  # waits out the Retry-After instead
+
+
+async def test_a_gate_with_only_the_three_coroutines_holds_requests_back(
+    emulator: Emulator,
+) -> None:
+    class ProtocolOnly:
+        """A user's gate: the protocol's three coroutines, no `try_acquire`."""
+
+        def __init__(self) -> None:
+            self.inner = pa.LocalRateLimitGate()
+            self.acquired = 0
+
+        async def acquire(self, key: str) -> None:
+            self.acquired += 1
+            await self.inner.acquire(key)
+
+        async def release(self, key: str, *, answered: bool) -> None:
+            await self.inner.release(key, answered=answered)
+
+        async def refused(self, key: str, retry_after: float) -> None:
+            await self.inner.refused(key, retry_after)
+
+    gate = ProtocolOnly()
+    emulator.faults.add(Fault.http_error(429, retry_after=1).on("/chat-messages").nth(1))
+    async with emulator.client(retry_policy=NO_RETRIES, rate_limit_gate=gate) as pulse:
+        with pytest.raises(pa.RateLimitError):
+            await pulse.chat.send("refused", user="u")
+        with anyio.fail_after(10):
+            await pulse.chat.send("held back", user="u")
+    sent = chat_times(emulator)
+    assert gate.acquired == 2 and len(sent) == 2
+    assert sent[1] - sent[0] >= 0.95
+
+
 async def test_a_gate_must_have_the_protocols_methods() -> None:
     with pytest.raises(pa.PulseValidationError, match="rate_limit_gate"):
         pa.AsyncPulse(api_key="app-k", rate_limit_gate=object())  # type: ignore[arg-type]
