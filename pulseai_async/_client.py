@@ -34,14 +34,13 @@ from ._config import (
 )
 from ._errors import (
     APIStatusError,
-    APITimeoutError,
     PulseError,
     PulseValidationError,
     RateLimitError,
     ResponseDecodeError,
 )
-from ._hooks import Hooks, Trace
-from ._lifecycle import Lifecycle
+from ._hooks import UNTRACED, Hooks, Trace, raw_response_slot
+from ._lifecycle import CallScope, Lifecycle
 from ._network import SSLSetting, check_proxy, ssl_setting, uses_env_proxies
 from ._options import RequestOptions, check_options
 from ._pipeline import Scope, StreamOpener
@@ -413,6 +412,10 @@ class AsyncPulse:
         )
 
     def _trace(self, request: PreparedRequest, *, stream: bool = False) -> Trace:
+        """The call's trace; a blocking call that no hook and no raw response reads gets
+        one that records nothing (a stream's trace also gives it its request id)."""
+        if not stream and not self._hooks.hooks and raw_response_slot.get() is None:
+            return UNTRACED
         return Trace(self._hooks, request, self.base_url, stream=stream)
 
     def _timeout_of(self, options: RequestOptions) -> Timeout:
@@ -429,8 +432,8 @@ class AsyncPulse:
         trace = self._trace(request, stream=True)
 
         async def open_response() -> aiohttp.ClientResponse:
-            with self._lifecycle.call(what, timeout.total, stream=True) as deadline:
-                return await self._send(request, options, timeout, deadline, trace, stream=True)
+            with self._lifecycle.call(what, timeout.total) as call_scope:
+                return await self._send(request, options, timeout, call_scope, trace, stream=True)
 
         return StreamOpener(
             open_response,
@@ -447,16 +450,16 @@ class AsyncPulse:
         self,
         request: PreparedRequest,
         timeout: Timeout,
-        deadline: float,
+        call_scope: CallScope,
         trace: Trace,
         stream: bool,
     ) -> aiohttp.ClientResponse:
         """One send, reported to the hooks: every attempt of every call passes here."""
         started = trace.attempt_started()
         try:
-            response = await self._transport.send(request, timeout, deadline, stream=stream)
+            response = await self._transport.send(request, timeout, stream=stream)
         except BaseException as exc:
-            trace.attempt_ended(started, error=exc)
+            trace.attempt_ended(started, error=exc, error_type=call_scope.cause_of(exc))
             raise
         trace.attempt_ended(started, response)
         return response
@@ -466,18 +469,16 @@ class AsyncPulse:
         request: PreparedRequest,
         options: RequestOptions,
         timeout: Timeout,
-        deadline: float,
+        call_scope: CallScope,
         trace: Trace,
         *,
         stream: bool = False,
     ) -> aiohttp.ClientResponse:
         """Send with retries; a 2xx response with its body unread, or a typed error.
 
-        Runs inside the call's scope (`Lifecycle.call`), which `aclose()` cancels.
-        `deadline` (anyio's clock; `math.inf` without a `total`) ends the call: each
-        attempt gets what is left of it, and a retry whose wait would end past it is not
-        started (the last failure is raised instead). A wait added before a send must
-        bound itself by `deadline` too: only a stream's scope carries it.
+        Runs inside `call_scope` (`Lifecycle.call`), which `aclose()` cancels and
+        whose deadline ends the call wherever it is. A retry whose wait would end past
+        it is not started (the last failure is raised instead).
         """
         # The first attempt runs without the retry machinery (most calls end here, and
         # building a tenacity loop costs more than a loopback round trip). A failure the
@@ -487,7 +488,7 @@ class AsyncPulse:
         max_retries = options.get("max_retries")
         policy = self._retry_policy
         try:
-            return await self._attempt(request, timeout, deadline, trace, stream)
+            return await self._attempt(request, timeout, call_scope, trace, stream)
         except PulseError as exc:
             first = exc
         if (
@@ -501,7 +502,7 @@ class AsyncPulse:
             max_retries,
             what=f"{request.method} {request.path}",
             method=request.method,
-            within=deadline - anyio.current_time(),
+            within=call_scope.deadline - anyio.current_time(),
             resendable=request.resendable,
         )
         replay: list[PulseError] = [first]
@@ -509,14 +510,14 @@ class AsyncPulse:
             with attempt:
                 if replay:
                     raise replay.pop()
-                return await self._attempt(request, timeout, deadline, trace, stream)
+                return await self._attempt(request, timeout, call_scope, trace, stream)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _attempt(
         self,
         request: PreparedRequest,
         timeout: Timeout,
-        deadline: float,
+        call_scope: CallScope,
         trace: Trace,
         stream: bool,
     ) -> aiohttp.ClientResponse:
@@ -524,21 +525,15 @@ class AsyncPulse:
         wait counts against the call's deadline), then sent and reported to the hooks."""
         gate = self._gate
         if gate is None:
-            return await self._traced_send(request, timeout, deadline, trace, stream)
+            return await self._traced_send(request, timeout, call_scope, trace, stream)
         try_acquire = self._gate_try_acquire
         if try_acquire is None or not try_acquire(request.quota):
-            with anyio.move_on_after(deadline - anyio.current_time()) as gate_wait:
-                await gate.acquire(request.quota)
-            if gate_wait.cancelled_caught:  # nothing was sent: the time ran out waiting
-                raise APITimeoutError(
-                    f"{request.method} {request.path}: the total timeout ran out waiting "
-                    "for the rate-limit gate",
-                    phase="total",
-                    stage="connect",
-                )
+            call_scope.waiting_for_gate = True  # the call's deadline bounds the wait
+            await gate.acquire(request.quota)
+            call_scope.waiting_for_gate = False
         answered = False
         try:
-            response = await self._traced_send(request, timeout, deadline, trace, stream)
+            response = await self._traced_send(request, timeout, call_scope, trace, stream)
             answered = True
             return response
         except RateLimitError as exc:
@@ -614,8 +609,8 @@ class AsyncPulse:
         timeout = self._timeout_of(options)
         what = f"{request.method} {request.path}"
         try:
-            with self._lifecycle.call(what, timeout.total) as deadline:
-                response = await self._send(request, options, timeout, deadline, trace)
+            with self._lifecycle.call(what, timeout.total) as call_scope:
+                response = await self._send(request, options, timeout, call_scope, trace)
                 raw = await self._read(response, request, options)
             if type_ is None or (empty_is_none and not raw.strip()):
                 result = None

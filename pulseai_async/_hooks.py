@@ -217,9 +217,15 @@ class Trace:
         return now
 
     def attempt_ended(
-        self, started: float, response: Any = None, error: BaseException | None = None
+        self,
+        started: float,
+        response: Any = None,
+        error: BaseException | None = None,
+        error_type: str | None = None,
     ) -> None:
-        """After one attempt: `response` (a 2xx aiohttp response) or the `error` it raised."""
+        """After one attempt: `response` (a 2xx aiohttp response) or the `error` it raised
+        (`error_type`: what to call it, when it is a cancellation the call's scope turns
+        into another error)."""
         call = self.call
         if response is not None:
             self._headers = response.headers
@@ -231,7 +237,8 @@ class Trace:
             status, request_id, error_type = error.status, error.request_id, type(error).__name__
         else:
             status, request_id = None, None
-            error_type = type(error).__name__ if error is not None else None
+            if error_type is None and error is not None:
+                error_type = type(error).__name__
         call.status, call.request_id = status, request_id
         if self._hooks.on_response:
             _run(
@@ -281,6 +288,40 @@ class Trace:
                 slot[:] = [self]
         if self._hooks.on_call_end:
             _run(self._hooks.on_call_end, call)
+
+
+class Untraced(Trace):
+    """The trace of a blocking call that nobody reads (no hooks, no `with_raw_response`
+    waiting for it): it records nothing, which spares every such call the bookkeeping."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:  # one shared instance; nothing to hold
+        pass
+
+    def attempt_started(self) -> float:
+        return 0.0
+
+    def attempt_ended(
+        self,
+        started: float,
+        response: Any = None,
+        error: BaseException | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        pass
+
+    def finish(
+        self,
+        result: Any = None,
+        error: BaseException | None = None,
+        *,
+        error_type: str = "",
+    ) -> None:
+        pass
+
+
+UNTRACED = Untraced()
 
 
 def _learn(call: CallInfo, result: Any, capture_content: bool) -> None:

@@ -5,9 +5,10 @@ still running (a send, a retry wait, a body being read) and ends the streams sti
 open, whose readers wake with `ClientClosedError`. A client and its `with_options`
 copies share one `Lifecycle`.
 
-The call's `total` timeout gives its deadline. A stream's start runs under that
-deadline in its scope; a blocking call hands each attempt the time left to aiohttp's
-own total timer instead (which also bounds reading the body), saving a timer per call.
+The call's `total` timeout is its scope's deadline: it bounds the sends, the retry
+waits and the body of a blocking call, and the start of a stream (whose body has the
+stream bounds instead). One timer per call, on a scope that is there anyway: aiohttp's
+own total timer would cost more (it is re-entered on every read of the body).
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ class Lifecycle:
         if self.closed:
             raise ClientClosedError(what)
 
-    def call(self, what: str, total: float | None, *, stream: bool = False) -> CallScope:
-        """`with lifecycle.call(what, total) as deadline:` runs one call."""
+    def call(self, what: str, total: float | None) -> CallScope:
+        """`with lifecycle.call(what, total) as scope:` runs one call."""
         self.check_open(what)
-        return CallScope(self, what, total, stream)
+        return CallScope(self, what, total)
 
     def add_stream(self, stream: OpenStream) -> None:
         self._streams.add(stream)
@@ -64,24 +65,37 @@ class Lifecycle:
 
 
 class CallScope:
-    """One call's cancel scope. Entering it gives the call's deadline (on anyio's clock;
-    `math.inf` without a `total`); on exit a cancellation becomes `APITimeoutError`
-    (phase "total") or, if the client was closed, `ClientClosedError`, and a failure
-    caused by the close (a connection aiohttp dropped) becomes `ClientClosedError` too."""
+    """One call's cancel scope; `with lifecycle.call(what, total) as scope:`.
+    `scope.deadline` is the call's deadline (on anyio's clock; `math.inf` without a
+    `total`). On exit a cancellation becomes `APITimeoutError` (phase "total"; stage
+    "connect", saying nothing was sent, if it came while `waiting_for_gate`) or, if the
+    client was closed, `ClientClosedError`, and a failure caused by the close (a
+    connection aiohttp dropped) becomes `ClientClosedError` too."""
 
-    __slots__ = ("_deadline", "_lifecycle", "_scope", "_total", "_what")
+    __slots__ = ("_lifecycle", "_scope", "_total", "_what", "deadline", "waiting_for_gate")
 
-    def __init__(self, lifecycle: Lifecycle, what: str, total: float | None, stream: bool) -> None:
+    def __init__(self, lifecycle: Lifecycle, what: str, total: float | None) -> None:
         self._lifecycle = lifecycle
         self._what = what
         self._total = total
-        self._deadline = math.inf if total is None else anyio.current_time() + total
-        self._scope = anyio.CancelScope(deadline=self._deadline if stream else math.inf)
+        self.deadline = math.inf if total is None else anyio.current_time() + total
+        self.waiting_for_gate = False
+        self._scope = anyio.CancelScope(deadline=self.deadline)
 
-    def __enter__(self) -> float:
+    def __enter__(self) -> CallScope:
         self._scope.__enter__()
         self._lifecycle._scopes.add(self._scope)
-        return self._deadline
+        return self
+
+    def cause_of(self, error: BaseException) -> str:
+        """What the call reports `error`, raised inside it, as: a cancellation is the
+        client's close, or the deadline, when either is why it came."""
+        if isinstance(error, anyio.get_cancelled_exc_class()):
+            if self._lifecycle.closed:
+                return "ClientClosedError"
+            if anyio.current_time() >= self.deadline:
+                return "APITimeoutError"
+        return type(error).__name__
 
     def __exit__(
         self,
@@ -95,6 +109,13 @@ class CallScope:
         if swallowed and self._scope.cancelled_caught:
             if closed:
                 raise ClientClosedError(self._what) from None
+            if self.waiting_for_gate:  # nothing was sent: the time ran out at the gate
+                raise APITimeoutError(
+                    f"{self._what}: the total timeout of {self._total} s ran out waiting "
+                    "for the rate-limit gate",
+                    phase="total",
+                    stage="connect",
+                ) from None
             raise APITimeoutError(
                 f"{self._what}: did not finish within the total timeout of {self._total} s",
                 phase="total",

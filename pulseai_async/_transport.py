@@ -10,14 +10,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-import math
 import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
-import anyio
 import msgspec
 
 from ._attempt import Attempt, PoolConnector, current_attempt
@@ -94,20 +92,11 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def _client_timeout(timeout: Timeout, deadline: float, stream: bool) -> aiohttp.ClientTimeout:
-    """aiohttp's timeouts for one attempt. A blocking attempt gets what is left of the
-    call's deadline as aiohttp's total (it bounds reading the body too); a stream's
-    start is bounded by the call's cancel scope, its body by the stream bounds."""
-    if stream or deadline == math.inf:
-        return _fixed_client_timeout(timeout)
-    total = max(deadline - anyio.current_time(), 0.001)
-    return aiohttp.ClientTimeout(total=total, sock_connect=timeout.connect, sock_read=timeout.read)
-
-
 @functools.lru_cache(maxsize=64)
-def _fixed_client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
-    """The timeouts of an attempt with no total (most often, a stream's): the same for
-    every attempt under one `Timeout`, so built once."""
+def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    """aiohttp's part of the timeouts (connect, and silence while reading), the same for
+    every attempt under one `Timeout`, so built once. The call's `total` is its cancel
+    scope's deadline (`Lifecycle.call`), which bounds its retries and its body too."""
     return aiohttp.ClientTimeout(sock_connect=timeout.connect, sock_read=timeout.read)
 
 
@@ -188,12 +177,12 @@ class Transport:
         self,
         request: PreparedRequest,
         timeout: Timeout,
-        deadline: float = math.inf,
         *,
         stream: bool = False,
     ) -> aiohttp.ClientResponse:
-        """Send once, by `deadline` (anyio's clock). Returns a 2xx response with its body
-        unread (for a stream, of the media type it accepts); raises otherwise. Only 2xx
+        """Send once (the call's scope bounds it by the call's deadline). Returns a 2xx
+        response with its body unread (for a stream, of the media type it accepts);
+        raises otherwise. Only 2xx
         is success: a 3xx is a `RedirectError`, never followed (the key must not travel
         to another host)."""
         headers = {**request.headers, **self.sign(request)}
@@ -210,7 +199,7 @@ class Transport:
                     params=request.params or None,
                     headers=headers,
                     data=body,
-                    timeout=_client_timeout(timeout, deadline, stream),
+                    timeout=_client_timeout(timeout),
                     allow_redirects=False,
                 )
             except TRANSPORT_ERRORS as exc:
