@@ -276,8 +276,8 @@ class Trace:
             return
         self._done = True
         call = self.call
-        if not call.attempts:
-            return
+        if not call.attempts or (call.stream and not self._hooks.on_call_end):
+            return  # nothing sent, or a stream's outcome that nobody reads
         call.elapsed = time.perf_counter() - call.started
         call.error_type = type(error).__name__ if error is not None else (error_type or None)
         if result is not None:  # a stream that ended early still says what it had learned

@@ -89,7 +89,9 @@ class ChatStream(ResponseStream[ChatEvent]):
 
     # --- iteration ------------------------------------------------------------------
 
-    async def _iterate(self) -> AsyncGenerator[ChatEvent, None]:
+    async def _iterate(self, *, deliver: bool = True) -> AsyncGenerator[ChatEvent, None]:
+        """The events, observed as they come; `deliver=False` observes them without
+        yielding each (`until_done()`: no generator round trip per event)."""
         response = await self._ensure_open()
         if response is None:
             return
@@ -132,7 +134,8 @@ class ChatStream(ResponseStream[ChatEvent]):
                         observe(event)
                     if rearm is not None:
                         rearm()
-                    yield event
+                    if deliver:
+                        yield event
         except TRANSPORT_ERRORS as exc:
             if self._closed:  # closed by `aclose()` or `cancel()` in another task,
                 self._end_quietly_or_raise()  # or by the client's `aclose()`
@@ -280,6 +283,8 @@ class ChatStream(ResponseStream[ChatEvent]):
 
     async def until_done(self) -> ChatStream:
         """Read the stream to its end; returns the stream for its accumulated state."""
+        if self._iterator is None:  # nothing read yet: observe without handing out events
+            self._iterator = self._iterate(deliver=False)
         async for _ in self:
             pass
         return self
