@@ -171,9 +171,6 @@ class AsyncPulse:
         self._gate: RateLimitGate | None = (
             LocalRateLimitGate() if rate_limit_gate is None else rate_limit_gate or None
         )
-        self._gate_try_acquire: Callable[[str], bool] | None = getattr(
-            self._gate, "try_acquire", None
-        )
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._default_headers = check_headers("default_headers", default_headers)
@@ -526,7 +523,7 @@ class AsyncPulse:
         gate = self._gate
         if gate is None:
             return await self._traced_send(request, timeout, call_scope, trace, stream)
-        try_acquire = self._gate_try_acquire
+        try_acquire = getattr(gate, "try_acquire", None)  # an optional fast path
         if try_acquire is None or not try_acquire(request.quota):
             call_scope.waiting_for_gate = True  # the call's deadline bounds the wait
             await gate.acquire(request.quota)
@@ -565,12 +562,16 @@ class AsyncPulse:
         raise failure
 
     async def _read(
-        self, response: aiohttp.ClientResponse, request: PreparedRequest, options: RequestOptions
+        self,
+        response: aiohttp.ClientResponse,
+        request: PreparedRequest,
+        options: RequestOptions,
+        what: str,
     ) -> bytes:
         """The whole body, bounded by `max_response_size` (per call, else the client's)."""
         limit = options.get("max_response_size", self._max_response_size)
         try:
-            return await read_body(response, limit, f"{request.method} {request.path}")
+            return await read_body(response, limit, what)
         except TRANSPORT_ERRORS as exc:
             failure = translate(exc, request)  # raised outside: no aiohttp __context__
         finally:
@@ -611,7 +612,7 @@ class AsyncPulse:
         try:
             with self._lifecycle.call(what, timeout.total) as call_scope:
                 response = await self._send(request, options, timeout, call_scope, trace)
-                raw = await self._read(response, request, options)
+                raw = await self._read(response, request, options, what)
             if type_ is None or (empty_is_none and not raw.strip()):
                 result = None
             else:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ._options import RequestOptions
 
 if TYPE_CHECKING:
-    from ._pipeline import Pipeline
+    from ._pipeline import Pipeline, Scope
     from ._uploads import FileInput
 
 __all__ = ["Resource"]
@@ -32,7 +32,7 @@ class Resource:
         *,
         what: str = "file",
         max_size: int | None = None,
-        scope: Literal["app", "knowledge"] = "app",
+        scope: Scope = "app",
         options: RequestOptions,
     ) -> T:
         """POST `fields` and then `file` as the multipart part `file`. The file is checked

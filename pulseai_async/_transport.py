@@ -182,9 +182,8 @@ class Transport:
     ) -> aiohttp.ClientResponse:
         """Send once (the call's scope bounds it by the call's deadline). Returns a 2xx
         response with its body unread (for a stream, of the media type it accepts);
-        raises otherwise. Only 2xx
-        is success: a 3xx is a `RedirectError`, never followed (the key must not travel
-        to another host)."""
+        raises otherwise. Only 2xx is success: a 3xx is a `RedirectError`, never
+        followed (the key must not travel to another host)."""
         headers = {**request.headers, **self.sign(request)}
         body: Any = request.body() if callable(request.body) else request.body
         started = time.perf_counter()
