@@ -92,12 +92,16 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=64)
-def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
-    """aiohttp's part of the timeouts (connect, and silence while reading), the same for
-    every attempt under one `Timeout`, so built once. The call's `total` is its cancel
-    scope's deadline (`Lifecycle.call`), which bounds its retries and its body too."""
-    return aiohttp.ClientTimeout(sock_connect=timeout.connect, sock_read=timeout.read)
+@functools.lru_cache(maxsize=128)
+def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
+    """aiohttp's part of the timeouts, the same for every attempt under one `Timeout`,
+    so built once: connecting, and for a blocking call each silence while reading. The
+    call's `total` is its cancel scope's deadline (`Lifecycle.call`), which bounds its
+    retries and its body too; a stream's head is bounded by its `Attempt` and its body
+    by `BodyBounds` (cheaper per chunk than aiohttp's read timer)."""
+    return aiohttp.ClientTimeout(
+        sock_connect=timeout.connect, sock_read=None if stream else timeout.read
+    )
 
 
 class Transport:
@@ -198,7 +202,7 @@ class Transport:
                     params=request.params or None,
                     headers=headers,
                     data=body,
-                    timeout=_client_timeout(timeout),
+                    timeout=_client_timeout(timeout, stream),
                     allow_redirects=False,
                 )
             except TRANSPORT_ERRORS as exc:

@@ -50,6 +50,9 @@ class TextToAudio(ResponseStream[bytes]):
         self._max_read_size = open_response.max_response_size
         self.bytes_received = 0
 
+    def _timed_out(self, why: str, phase: str) -> StreamTimeoutError:
+        return StreamTimeoutError(f"{why} (after {self.bytes_received} bytes)", phase=phase)
+
     @property
     def content_type(self) -> str | None:
         """The audio's media type (`audio/wav`, `audio/mpeg`, ...), once it has started."""

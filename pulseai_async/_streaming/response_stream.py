@@ -4,8 +4,8 @@ A streamed response opened on first use (so retries apply only until it starts),
 once through one async generator, and released or closed whatever ends it. Closing it
 from another task (`aclose()`, a chat stream's `cancel()`) ends that task's iteration
 quietly, even while the response is still starting; closing the client ends it with
-`ClientClosedError`. Its body is read through `_chunks()`, which applies the
-`Timeout.stream` and `Timeout.between_events` bounds when they are set. Once open, a
+`ClientClosedError`. Its body is read through `_chunks()`, under the `Timeout.read`,
+`Timeout.between_events` and `Timeout.stream` bounds (`BodyBounds`). Once open, a
 stream has its response's `status`, `headers` and `request_id`; when it ends (read to
 the end, failed, closed early) it ends its call's `Trace`, once.
 """
@@ -13,18 +13,17 @@ the end, failed, closed early) it ends its call's `Trace`, once.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
 import aiohttp
-import anyio
 from multidict import CIMultiDict
 
 from .._errors import ClientClosedError, StreamClosedError, StreamTimeoutError
 from .._pipeline import StreamOpener
 from .._transport import release
+from .body_bounds import BodyBounds
 
 __all__ = ["ResponseStream"]
 
@@ -42,8 +41,7 @@ class ResponseStream(Generic[T]):
         self._iterator: AsyncGenerator[T, None] | None = None
         self._closed = False
         self._closed_by_client = False
-        self._ends_at = math.inf  # Timeout.stream, on anyio's clock
-        self._next_event_by = math.inf  # Timeout.between_events, re-armed by `_content()`
+        self._bounds: BodyBounds | None = None  # from the start of the request
         self.request_id: str | None = None
         """The server's request id (from the response headers), once it has started."""
         self.status: int | None = None
@@ -101,9 +99,7 @@ class ResponseStream(Generic[T]):
             raise StreamClosedError(type(self).__name__)
         if self._response is None:
             opener = self._open_response
-            timeout = opener.timeout
-            if timeout.stream is not None:
-                self._ends_at = anyio.current_time() + timeout.stream
+            self._bounds = BodyBounds(opener.timeout, self._timed_out)
             opener.lifecycle.add_stream(self)
             try:
                 response = await opener()
@@ -135,42 +131,20 @@ class ResponseStream(Generic[T]):
 
     def _content(self) -> None:
         """A content event arrived: the `between_events` bound starts again."""
-        between = self._open_response.timeout.between_events
-        if between is not None:
-            self._next_event_by = anyio.current_time() + between
+        if self._bounds is not None:
+            self._bounds.content()
 
     _chunk_size: int | None = None
     """The largest chunk `_chunks()` yields (None: whatever has arrived)."""
 
     def _chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        """The body as it arrives: aiohttp's own iterator, or a bounded one when the
-        stream or between-events timeout is set."""
-        timeout = self._open_response.timeout
-        if timeout.stream is None and timeout.between_events is None:
-            if self._chunk_size is None:
-                return response.content.iter_any()
-            return response.content.iter_chunked(self._chunk_size)
-        return self._bounded_chunks(response)
-
-    async def _bounded_chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        timeout = self._open_response.timeout
-        content, size = response.content, self._chunk_size
-        while True:
-            with anyio.CancelScope(deadline=min(self._ends_at, self._next_event_by)) as scope:
-                chunk = await (content.readany() if size is None else content.read(size))
-            if scope.cancelled_caught:
-                if self._ends_at <= self._next_event_by:
-                    raise self._timed_out(
-                        f"the stream ran longer than its timeout of {timeout.stream} s",
-                        "stream",
-                    )
-                raise self._timed_out(
-                    f"no content event within {timeout.between_events} s (pings do not count)",
-                    "between_events",
-                )
-            if not chunk:
-                return
-            yield chunk
+        """The body as it arrives, under the stream's time bounds (aiohttp's own
+        iterator when none is set)."""
+        if self._bounds is not None and self._bounds.active:
+            return self._bounds.chunks(response.content, self._chunk_size)
+        if self._chunk_size is None:
+            return response.content.iter_any()
+        return response.content.iter_chunked(self._chunk_size)
 
     def _timed_out(self, why: str, phase: str) -> StreamTimeoutError:
         """The error for a stream bound running out (subclasses add what arrived)."""

@@ -24,6 +24,8 @@ from .._errors import EventTooLargeError
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 _BOM = b"\xef\xbb\xbf"
+_PING = b"\n\nevent: ping\n\n"
+"""A block without data (Dify's keep-alive) between two others: it dispatches nothing."""
 _MAX_RETRY_DIGITS = 18
 """A longer `retry:` value (over 30 million years in ms) is ignored, not parsed: Python
 refuses to convert integers of thousands of digits."""
@@ -152,33 +154,56 @@ class SSEDecoder:
 
         Split at every `\n\ndata: `, each piece is the data of a one-line `data:` block
         unless it holds a line end. When no piece does (every Dify event), that is the
-        whole job, done in C; otherwise the odd pieces go through the full rules.
+        whole job, done in C; Dify's `event: ping` blocks (after the first answer token,
+        then every 10 s) are dropped first, in C too. Otherwise the runs of such pieces
+        are still taken whole: only the odd pieces between them go through the full
+        rules, and the pieces after an `id:` or `retry:` do too.
         """
-        if chunk[:6] == b"data: ":
-            pieces = chunk[6:end].split(b"\n\ndata: ")
-            first = 0
-        else:
-            pieces = chunk[:end].split(b"\n\ndata: ")
-            first = 1  # the first piece is whole blocks, not one block's data
+        body = chunk[:end]
+        if b"event: ping" in body:  # Dify's keep-alive dispatches nothing: dropped in C
+            body = (b"\n\n" + body + b"\n\n").replace(_PING, b"\n\n")[2:-2]
+            if not body:
+                return
+        whole_first = body[:6] != b"data: "  # the first piece is whole blocks
+        pieces = (body[6:] if not whole_first else body).split(b"\n\ndata: ")
         plain = self._last_id is None and self._retry is None
         # (A join and a memchr cost a fraction of `chunk.count(b"\n")`, a byte-by-byte loop.)
-        if not first and plain and b"\n" not in b"".join(pieces):
-            if end > self._max_size and max(map(len, pieces)) >= self._max_size:
+        if plain and not whole_first and b"\n" not in b"".join(pieces):
+            if len(body) > self._max_size and max(map(len, pieces)) >= self._max_size:
                 self._fail()
             events += pieces
             return
-        for i, piece in enumerate(pieces):
-            prefixed = i >= first
-            if prefixed and plain and b"\n" not in piece:
-                if len(piece) >= self._max_size:
-                    self._fail()
-                events.append(piece)
-                continue
-            for block in (b"data: " + piece if prefixed else piece).split(b"\n\n"):
-                event = self._one(block)
-                if event is not None:
-                    events.append(event)
-            plain = self._last_id is None and self._retry is None
+        odd = [i for i, piece in enumerate(pieces) if b"\n" in piece or (whole_first and not i)]
+        start = 0
+        for i in odd:
+            if self._last_id is not None or self._retry is not None:
+                break  # no longer plain: the rest goes through the full rules
+            self._take(pieces, start, i, events)
+            self._blocks(pieces[i] if whole_first and not i else b"data: " + pieces[i], events)
+            start = i + 1
+        if self._last_id is None and self._retry is None:
+            self._take(pieces, start, len(pieces), events)
+            return
+        for i in range(start, len(pieces)):
+            self._blocks(pieces[i] if whole_first and not i else b"data: " + pieces[i], events)
+
+    def _blocks(self, blocks: bytes, events: list[bytes | ServerSentEvent]) -> None:
+        """Dispatch the blocks `blocks` holds, by the full rules."""
+        for block in blocks.split(b"\n\n"):
+            event = self._one(block)
+            if event is not None:
+                events.append(event)
+
+    def _take(
+        self, pieces: list[bytes], start: int, stop: int, events: list[bytes | ServerSentEvent]
+    ) -> None:
+        """Dispatch `pieces[start:stop]`, each the data of a one-line `data:` block, as
+        they are (the stream is plain)."""
+        if start < stop:
+            run = pieces[start:stop]
+            if max(map(len, run)) >= self._max_size:
+                self._fail()
+            events += run
 
     def _strip_bom(self, chunk: bytes) -> bytes:
         head = self._head + chunk

@@ -267,6 +267,46 @@ async def test_between_events_bounds_a_stalled_audio_stream(serve: Serve) -> Non
     assert audio.bytes_received == 1003
 
 
+# --- a stream's read timeout: the reader's waits, not the socket's silences ----------------
+
+
+async def test_a_reader_busy_longer_than_read_keeps_the_events_buffered_meanwhile(
+    serve: Serve,
+) -> None:
+    async def pause_then_finish(response: web.StreamResponse) -> None:
+        await response.write(event("a ") + event("b ") + event("c "))
+        await asyncio.sleep(1.5)  # the socket is silent longer than `read` ...
+        await response.write(event("d") + event("", "message_end"))
+
+    url = await serve(sse_app(pause_then_finish))
+    async with (
+        pa.AsyncPulse("app-k", base_url=url, timeout=pa.Timeout(read=1)) as pulse,
+        pulse.chat.stream("q", user="u") as stream,
+    ):
+        async for _ in stream:
+            if stream.text == "a ":
+                await asyncio.sleep(1.2)  # ... while the reader is busy, not waiting
+    # before: aiohttp's socket timer fired during the sleep and threw "b c" and the rest away
+    assert stream.finished and stream.text == "a b c d"
+
+
+async def test_read_still_bounds_a_silence_after_many_chunks(serve: Serve) -> None:
+    async def steady_then_silent(response: web.StreamResponse) -> None:
+        for i in range(40):  # 40 chunks in 2 s, each wait far under `read`
+            await response.write(event(f"{i} "))
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(30)
+
+    url = await serve(sse_app(steady_then_silent))
+    async with pa.AsyncPulse("app-k", base_url=url, timeout=pa.Timeout(read=1)) as pulse:
+        with Elapsed() as elapsed, pytest.raises(pa.StreamTimeoutError) as caught:
+            await read_stream(pulse)
+    assert 2.9 <= elapsed.seconds < 3 + MARGIN  # the 2 s of chunks, then the 1 s bound
+    assert caught.value.phase == "read"
+    assert caught.value.partial_text == "".join(f"{i} " for i in range(40))
+    assert "read timeout of 1 s" in str(caught.value)
+
+
 # --- waiting for a connection from a full pool ---------------------------------------------
 
 
