@@ -6,12 +6,12 @@ aiohttp's exceptions do not: whether it had to wait for a free connection
 anyio cancel scope is bounded by `Timeout.pool` while it waits for the pool; a stream's
 attempt is then bounded by `Timeout.read` from the moment its connection is ready to
 the end of its response head (a server that sends its headers one byte a second, or
-never finishes them, is cut off). A blocking call's head is bounded by its `total`,
-like the rest of it. How far a failed attempt got (`APIConnectionError.stage`) decides
-whether it may be retried.
+never finishes them, is cut off). A blocking call's head is bounded by aiohttp's read
+timer (any silence on the socket) and by its `total`, like the rest of it. How far a
+failed attempt got (`APIConnectionError.stage`) decides whether it may be retried.
 
 Only the pool the SDK creates does this; with a session passed in, pool waits and
-response heads are bounded by `total` alone and no disconnect counts as stale.
+stream heads are bounded by `total` alone and no disconnect counts as stale.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Attempt:
 
     def __init__(self, timeout: Timeout, *, stream: bool) -> None:
         self.timeout = timeout
-        # A blocking call's head is bounded by its `total`, which aiohttp enforces; a
+        # A blocking call's head is bounded by aiohttp's read timer and its `total`; a
         # stream's by `read`, since its `total` may be long.
         self.head = timeout.read if stream else None
         bounded = self.head is not None or timeout.pool is not None

@@ -30,11 +30,13 @@ class Timeout(msgspec.Struct, frozen=True, kw_only=True):
 
     `total` bounds a whole non-streaming call, retries and their waits included; for a
     stream it bounds the start (everything up to its status line and headers, retries
-    included). `read` bounds each silence between two chunks of a response (the server
-    pings a stream every 10 s, so silence means a dead peer) and, for a stream, the
-    wait for its response head once the connection is ready (a head sent one byte a
-    second is cut off). `pool` bounds the wait for a free connection
-    when `max_connections` are busy. A stream's body is not bounded by `total`, since a
+    included). `read` bounds each silence of the server (it pings a stream every 10 s,
+    so silence means a dead peer): for a blocking call any silence once the request is
+    sent; for a stream the wait for its response head once the connection is ready (a
+    head sent one byte a second is cut off), then each wait of the reader for the next
+    chunk (time spent on an event does not count: what arrived meanwhile is never
+    lost). `pool` bounds the wait for a free connection when `max_connections` are
+    busy. A stream's body is not bounded by `total`, since a
     long answer is not an error: set `stream` to bound its whole duration and
     `between_events` to bound the wait for its next content event (pings and comments
     do not count).
