@@ -9,7 +9,6 @@ call these.
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
@@ -264,8 +263,10 @@ class AsyncPulse:
         (Looked up before importing: a function-level import costs about 2 us a call.)"""
         resource = self._resources.get(name)
         if resource is None:
+            from importlib import import_module  # (not imported by `import pulseai_async`)
+
             module, cls = _RESOURCES[name]
-            resource = getattr(importlib.import_module(module, __package__), cls)(self)
+            resource = getattr(import_module(module, __package__), cls)(self)
             self._resources[name] = resource
         return resource
 
