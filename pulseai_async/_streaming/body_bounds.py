@@ -99,8 +99,8 @@ class BodyBounds:
     def _check(self) -> None:
         """The timer fired: fail the wait that ran out, or re-arm at the nearest bound."""
         self._handle = None
-        since = self._waiting_since
-        if since is None or self._reader is None:
+        since, reader = self._waiting_since, self._reader
+        if since is None or reader is None:
             return  # the reader is not waiting: its next wait arms the timer again
         deadline = self._deadline(since)
         if self._loop.time() < deadline:
@@ -118,7 +118,7 @@ class BodyBounds:
             )
         else:
             error = self._expired(f"no data within the read timeout of {timeout.read} s", "read")
-        self._reader.set_exception(error)  # the waiting read raises it (aiohttp's own way)
+        reader.set_exception(error)  # the waiting read raises it (as aiohttp's own timer does)
 
 
 def _check(bounds: weakref.ref[BodyBounds]) -> None:

@@ -41,7 +41,7 @@ class ResponseStream(Generic[T]):
         self._iterator: AsyncGenerator[T, None] | None = None
         self._closed = False
         self._closed_by_client = False
-        self._bounds: BodyBounds | None = None  # from the start of the request
+        self._bounds: BodyBounds | None = None  # the body's time bounds, from the request on
         self.request_id: str | None = None
         """The server's request id (from the response headers), once it has started."""
         self.status: int | None = None
