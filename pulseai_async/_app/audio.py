@@ -77,14 +77,10 @@ class TextToAudio(ResponseStream[bytes]):
                 self._end_quietly_or_raise()
                 return
             # raised below, outside this block: aiohttp's error is no part of the chain
-            if isinstance(exc, TimeoutError):
-                failure = StreamTimeoutError(
-                    f"the audio stream timed out after {self.bytes_received} bytes"
-                )
-            else:
-                failure = StreamInterruptedError(
-                    f"the audio stream broke after {self.bytes_received} bytes: {exc}"
-                )
+            # (the read timeout is `BodyBounds`', raised as a `StreamTimeoutError`)
+            failure = StreamInterruptedError(
+                f"the audio stream broke after {self.bytes_received} bytes: {exc}"
+            )
         finally:
             release(response)
             self._open_response.lifecycle.discard_stream(self)

@@ -141,10 +141,8 @@ class ChatStream(ResponseStream[ChatEvent]):
                 self._end_quietly_or_raise()  # or by the client's `aclose()`
                 return
             # raised below, outside this block: aiohttp's error is no part of the chain
-            if isinstance(exc, TimeoutError):
-                failure = self._interrupted("no data within the read timeout", StreamTimeoutError)
-            else:
-                failure = self._interrupted(f"the connection failed mid-stream: {exc}")
+            # (the read timeout is `BodyBounds`', raised as a `StreamTimeoutError`)
+            failure = self._interrupted(f"the connection failed mid-stream: {exc}")
         except PulseError as exc:  # an error event, a malformed frame, an oversized event
             exc.partial_text = self.text
             if isinstance(exc, RateLimitError):
@@ -223,10 +221,8 @@ class ChatStream(ResponseStream[ChatEvent]):
         self.conversation_id = self.conversation_id or getattr(event, "conversation_id", None)
         self.created_at = self.created_at or getattr(event, "created_at", None)
 
-    def _interrupted(
-        self, why: str, kind: type[StreamInterruptedError] = StreamInterruptedError
-    ) -> StreamInterruptedError:
-        return kind(
+    def _interrupted(self, why: str) -> StreamInterruptedError:
+        return StreamInterruptedError(
             f"{why} (after {self.events_received} events)",
             partial_text=self.text,
             events_received=self.events_received,
