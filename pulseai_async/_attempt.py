@@ -3,12 +3,15 @@
 `PoolConnector` (the SDK's aiohttp connector) tells the running `Attempt` what
 aiohttp's exceptions do not: whether it had to wait for a free connection
 (`max_connections` busy) and whether it got a reused keep-alive connection. The attempt's
-anyio cancel scope is bounded by `Timeout.pool` while it waits for the pool; a stream's
+anyio cancel scope is bounded by `Timeout.pool` while it waits for the pool. A stream's
 attempt is then bounded by `Timeout.read` from the moment its connection is ready to
 the end of its response head (a server that sends its headers one byte a second, or
-never finishes them, is cut off). A blocking call's head is bounded by aiohttp's read
-timer (any silence on the socket) and by its `total`, like the rest of it. How far a
-failed attempt got (`APIConnectionError.stage`) decides whether it may be retried.
+never finishes them, is cut off): one timer that, when due, fails aiohttp's wait for
+the head the way aiohttp's own read timer does (`set_exception` on the connection's
+protocol), cheaper than a second cancel scope per stream. A blocking call's head is
+bounded by aiohttp's read timer (any silence on the socket) and by its `total`, like
+the rest of it. How far a failed attempt got (`APIConnectionError.stage`) decides
+whether it may be retried.
 
 Only the pool the SDK creates does this; with a session passed in, pool waits and
 stream heads are bounded by `total` alone and no disconnect counts as stale.
@@ -16,6 +19,7 @@ stream heads are bounded by `total` alone and no disconnect counts as stale.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import weakref
 from contextvars import ContextVar
@@ -35,23 +39,50 @@ current_attempt: ContextVar[Attempt | None] = ContextVar("pulseai_attempt", defa
 
 
 class Attempt:
-    """The state of one attempt; `scope` bounds its `session.request(...)`."""
+    """The state of one attempt; `scope` bounds its wait for the pool, `_head_timer`
+    a stream's wait for its response head (`finish()` stops it)."""
 
-    __slots__ = ("head", "queued", "reused", "scope", "timeout")
+    __slots__ = ("_head_timer", "head", "head_expired", "queued", "reused", "scope", "timeout")
 
     def __init__(self, timeout: Timeout, *, stream: bool) -> None:
         self.timeout = timeout
         # A blocking call's head is bounded by aiohttp's read timer and its `total`; a
         # stream's by `read`, since its `total` may be long.
         self.head = timeout.read if stream else None
-        bounded = self.head is not None or timeout.pool is not None
-        self.scope = anyio.CancelScope() if bounded else None  # armed by the connector
+        # armed by the connector
+        self.scope = anyio.CancelScope() if timeout.pool is not None else None
+        self._head_timer: asyncio.TimerHandle | None = None
+        self.head_expired = False
         self.queued = False
         self.reused = False
+
+    @property
+    def expired(self) -> bool:
+        """Whether the pool or head bound ran out (the attempt then failed)."""
+        return self.head_expired or (self.scope is not None and self.scope.cancelled_caught)
 
     def _arm(self, seconds: float | None) -> None:
         if self.scope is not None:
             self.scope.deadline = math.inf if seconds is None else anyio.current_time() + seconds
+
+    def _bound_head(self, protocol: Any, seconds: float) -> None:
+        """From now on the response head must start within `seconds`."""
+        self._head_timer = asyncio.get_running_loop().call_later(
+            seconds, self._head_ran_out, protocol
+        )
+
+    def _head_ran_out(self, protocol: Any) -> None:
+        self._head_timer = None
+        self.head_expired = True
+        # what aiohttp's own read timer does: the wait for the head raises, and the
+        # connection is closed, never pooled
+        protocol.set_exception(aiohttp.SocketTimeoutError("no response head within read"))
+
+    def finish(self) -> None:
+        """The attempt got its head or failed: its head bound ends."""
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
 
     def timed_out(self, where: str) -> APITimeoutError:
         """The error for this attempt's scope running out."""
@@ -106,11 +137,11 @@ class PoolConnector(aiohttp.TCPConnector):
             attempt.queued = False
         else:
             connection = await super().connect(req, traces, timeout)
-        if attempt.head is not None:
-            attempt._arm(attempt.head)  # the response must start within `read`
-        elif pool is not None:
+        if pool is not None:
             attempt._arm(None)
         protocol = connection.protocol
+        if attempt.head is not None:
+            attempt._bound_head(protocol, attempt.head)  # the response must start within `read`
         attempt.reused = protocol in self._handed_out
         self._handed_out.add(protocol)
         return connection

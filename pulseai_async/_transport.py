@@ -209,10 +209,13 @@ class Transport:
                 failure = attempt.failed(translate(exc, request), exc)
             finally:
                 current_attempt.reset(token)
+                attempt.finish()
+        if attempt.expired:
+            if attempt.head_expired and failure is None:
+                response.close()  # the head came just as its bound ran out
+            raise attempt.timed_out(f"{request.method} {request.path}")
         if failure is not None:  # raised here, so aiohttp's error is not its __context__
             raise failure
-        if attempt.scope is not None and attempt.scope.cancelled_caught:
-            raise attempt.timed_out(f"{request.method} {request.path}")
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",

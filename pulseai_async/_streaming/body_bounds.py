@@ -28,8 +28,7 @@ __all__ = ["BodyBounds"]
 
 
 class BodyBounds:
-    """The bounds of one stream; `chunks()` reads its body under them. `expired(why,
-    phase)` gives the error a wait that ran out raises (a `StreamTimeoutError`)."""
+    """The bounds of one stream; `chunks()` reads its body under them."""
 
     __slots__ = (
         "__weakref__",
@@ -45,10 +44,10 @@ class BodyBounds:
         "_waiting_since",
     )
 
-    def __init__(self, timeout: Timeout, expired: Callable[[str, str], BaseException]) -> None:
+    def __init__(self, timeout: Timeout) -> None:
         self._loop = asyncio.get_running_loop()
         self._timeout = timeout
-        self._expired = expired
+        self._expired: Callable[[str, str], BaseException] | None = None
         self._read = math.inf if timeout.read is None else timeout.read
         self._between = timeout.between_events
         # the stream's bound counts from its start (the response head included)
@@ -68,11 +67,19 @@ class BodyBounds:
         if self._between is not None:
             self._next_event_by = self._loop.time() + self._between
 
-    async def chunks(self, content: aiohttp.StreamReader, size: int | None) -> AsyncIterator[bytes]:
-        """The body as it arrives (in chunks of at most `size` bytes, if given)."""
+    async def chunks(
+        self,
+        content: aiohttp.StreamReader,
+        size: int | None,
+        expired: Callable[[str, str], BaseException],
+    ) -> AsyncIterator[bytes]:
+        """The body as it arrives (in chunks of at most `size` bytes, if given); a wait
+        that runs out raises `expired(why, phase)` (the stream's `StreamTimeoutError`)."""
         read = content.readany if size is None else functools.partial(content.read, size)
         now = self._loop.time
-        self._reader = content
+        # held only while reading: the stream holds these bounds, and a reference back
+        # to it would leave every finished stream for the cycle collector
+        self._reader, self._expired = content, expired
         try:
             while True:
                 self._waiting_since = now()
@@ -85,6 +92,7 @@ class BodyBounds:
                 yield chunk
         finally:
             self._waiting_since = None
+            self._reader = self._expired = None
             if self._handle is not None:
                 self._handle.cancel()
                 self._handle = None
@@ -99,8 +107,8 @@ class BodyBounds:
     def _check(self) -> None:
         """The timer fired: fail the wait that ran out, or re-arm at the nearest bound."""
         self._handle = None
-        since, reader = self._waiting_since, self._reader
-        if since is None or reader is None:
+        since, reader, expired = self._waiting_since, self._reader, self._expired
+        if since is None or reader is None or expired is None:
             return  # the reader is not waiting: its next wait arms the timer again
         deadline = self._deadline(since)
         if self._loop.time() < deadline:
@@ -108,16 +116,16 @@ class BodyBounds:
             return
         timeout = self._timeout
         if deadline == self._ends_at:
-            error = self._expired(
+            error = expired(
                 f"the stream ran longer than its timeout of {timeout.stream} s", "stream"
             )
         elif deadline == self._next_event_by:
-            error = self._expired(
+            error = expired(
                 f"no content event within {timeout.between_events} s (pings do not count)",
                 "between_events",
             )
         else:
-            error = self._expired(f"no data within the read timeout of {timeout.read} s", "read")
+            error = expired(f"no data within the read timeout of {timeout.read} s", "read")
         reader.set_exception(error)  # the waiting read raises it (as aiohttp's own timer does)
 
 

@@ -99,7 +99,7 @@ class ResponseStream(Generic[T]):
             raise StreamClosedError(type(self).__name__)
         if self._response is None:
             opener = self._open_response
-            self._bounds = BodyBounds(opener.timeout, self._timed_out)
+            self._bounds = BodyBounds(opener.timeout)
             opener.lifecycle.add_stream(self)
             try:
                 response = await opener()
@@ -141,7 +141,7 @@ class ResponseStream(Generic[T]):
         """The body as it arrives, under the stream's time bounds (aiohttp's own
         iterator when none is set)."""
         if self._bounds is not None and self._bounds.active:
-            return self._bounds.chunks(response.content, self._chunk_size)
+            return self._bounds.chunks(response.content, self._chunk_size, self._timed_out)
         if self._chunk_size is None:
             return response.content.iter_any()
         return response.content.iter_chunked(self._chunk_size)

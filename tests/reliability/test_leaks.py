@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import tracemalloc
 import warnings
+from typing import Any
 
 import anyio
 import pytest
@@ -62,3 +63,63 @@ async def test_5000_streams_broken_off_early_do_not_leak(
     assert unclosed == []
     print(f"\n{STREAMS} broken-off streams: tracemalloc growth {growth / 1024:.1f} KiB")
     assert growth < CEILING
+
+
+# --- what a finished call leaves is freed at once, by reference counting -----------------
+
+
+async def _read_to_the_end(pulse: pa.AsyncPulse) -> None:
+    async with pulse.chat.stream("q", user="u") as stream:
+        await stream.final_text()
+
+
+async def _broken_off(pulse: pa.AsyncPulse) -> None:
+    async with pulse.chat.stream("q", user="u") as stream:
+        async for event in stream:
+            if isinstance(event, pa.MessageEvent):
+                break
+
+
+async def _audio(pulse: pa.AsyncPulse) -> None:
+    await pulse.audio.text_to_audio("Hello there.", user="u").read()
+
+
+async def _blocking(pulse: pa.AsyncPulse) -> None:
+    await pulse.chat.send("q", user="u")
+
+
+def _clients_garbage() -> list[str]:
+    """The SDK's and aiohttp's client objects among what the cycle collector finds
+    (the emulator's own, in this process, are not the client's)."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        names = [f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    return [
+        name
+        for name in names
+        if name.startswith(("pulseai_async.", "aiohttp.client"))
+        and not name.startswith("pulseai_async.testing")
+    ]
+
+
+@pytest.mark.parametrize("call", [_read_to_the_end, _broken_off, _audio, _blocking])
+async def test_a_finished_call_is_freed_at_once_not_left_to_the_cycle_collector(
+    pulse: pa.AsyncPulse, call: Any
+) -> None:
+    # A stream left in a reference cycle keeps its response, buffers and events until
+    # the collector runs: memory that grows with concurrency, and full collections that
+    # cost CPU time in proportion to everything the process holds. (Before the fix every
+    # stream was: its `BodyBounds` held the stream's own method.)
+    await call(pulse)  # caches and pools settle
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            await call(pulse)
+        assert _clients_garbage() == []
+    finally:
+        gc.enable()
