@@ -424,42 +424,25 @@ class AsyncPulse:
         """A streamed POST prepared now (bad input fails at once), sent when called."""
         request = self._prepare("POST", path, json=body, options=options)
         request.headers["Accept"] = accept
-        timeout = self._timeout_of(options)
-        what = f"{request.method} {request.path}"
-        trace = self._trace(request, stream=True)
-
-        async def open_response() -> aiohttp.ClientResponse:
-            with self._lifecycle.call(what, timeout.total) as call_scope:
-                return await self._send(request, options, timeout, call_scope, trace, stream=True)
-
         return StreamOpener(
-            open_response,
-            timeout,
+            self,
+            request,
+            options,
+            self._timeout_of(options),
             self._lifecycle,
-            trace,
+            self._trace(request, stream=True),
             max_event_size=self._max_event_size,
             max_text_length=self._max_text_length,
             max_response_size=options.get("max_response_size", self._max_response_size),
-            on_rate_limit=functools.partial(self._rate_limited, request.quota),
         )
 
-    async def _traced_send(
-        self,
-        request: PreparedRequest,
-        timeout: Timeout,
-        call_scope: CallScope,
-        trace: Trace,
-        stream: bool,
-    ) -> aiohttp.ClientResponse:
-        """One send, reported to the hooks: every attempt of every call passes here."""
-        started = trace.attempt_started()
-        try:
-            response = await self._transport.send(request, timeout, stream=stream)
-        except BaseException as exc:
-            trace.attempt_ended(started, error=exc, error_type=call_scope.cause_of(exc))
-            raise
-        trace.attempt_ended(started, response)
-        return response
+    async def _open_stream(self, opener: StreamOpener) -> aiohttp.ClientResponse:
+        """Send a stream's request in its call's scope (`Lifecycle.call`)."""
+        request, timeout = opener.request, opener.timeout
+        with self._lifecycle.call(f"{request.method} {request.path}", timeout.total) as scope:
+            return await self._send(
+                request, opener.options, timeout, scope, opener.trace, stream=True
+            )
 
     async def _send(
         self,
@@ -518,29 +501,34 @@ class AsyncPulse:
         trace: Trace,
         stream: bool,
     ) -> aiohttp.ClientResponse:
-        """One attempt through the rate-limit gate of the request's key and scope (its
-        wait counts against the call's deadline), then sent and reported to the hooks."""
+        """One attempt, through the rate-limit gate of the request's key and scope (its
+        wait counts against the call's deadline), sent and reported to the hooks: every
+        attempt of every call passes here."""
         gate = self._gate
-        if gate is None:
-            return await self._traced_send(request, timeout, call_scope, trace, stream)
-        try_acquire = getattr(gate, "try_acquire", None)  # an optional fast path
-        if try_acquire is None or not try_acquire(request.quota):
-            call_scope.waiting_for_gate = True  # the call's deadline bounds the wait
-            await gate.acquire(request.quota)
-            call_scope.waiting_for_gate = False
+        if gate is not None:
+            try_acquire = getattr(gate, "try_acquire", None)  # an optional fast path
+            if try_acquire is None or not try_acquire(request.quota):
+                call_scope.waiting_for_gate = True  # the call's deadline bounds the wait
+                await gate.acquire(request.quota)
+                call_scope.waiting_for_gate = False
         answered = False
+        started = trace.attempt_started()
         try:
-            response = await self._traced_send(request, timeout, call_scope, trace, stream)
+            response = await self._transport.send(request, timeout, stream=stream)
+        except BaseException as exc:
+            trace.attempt_ended(started, error=exc, error_type=call_scope.cause_of(exc))
+            if isinstance(exc, RateLimitError):
+                await self._rate_limited(request.quota, exc)
+            else:
+                answered = isinstance(exc, APIStatusError)
+            raise
+        else:
             answered = True
+            trace.attempt_ended(started, response)
             return response
-        except RateLimitError as exc:
-            await self._rate_limited(request.quota, exc)
-            raise
-        except APIStatusError:
-            answered = True
-            raise
         finally:
-            await gate.release(request.quota, answered=answered)
+            if gate is not None:
+                await gate.release(request.quota, answered=answered)
 
     async def _rate_limited(self, quota: str, exc: RateLimitError) -> None:
         """Close the gate of `quota` after a 429 (or an in-stream rate-limit error);

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._hooks import Trace
     from ._lifecycle import Lifecycle
     from ._options import RequestOptions
+    from ._transport import PreparedRequest
 
 __all__ = ["Pipeline", "Scope", "StreamOpener"]
 
@@ -28,25 +29,30 @@ Scope = Literal["app", "knowledge"]
 
 
 class StreamOpener:
-    """How a stream starts: its retried request (`await opener()`), the timeouts and
-    size bounds its body runs under, the client's lifecycle, which ends it on
-    `aclose()`, the `Trace` of its call, and what an in-stream rate-limit error does
-    (it closes the rate-limit gate of the request's key)."""
+    """How a stream starts: its prepared request, sent with retries when called
+    (`await opener()`), the timeouts and size bounds its body runs under, the client's
+    lifecycle, which ends it on `aclose()`, the `Trace` of its call, and what an
+    in-stream rate-limit error does (it closes the rate-limit gate of the request's
+    key). Plain fields rather than closures: one object a stream holds while it is open,
+    not a cell for each variable a closure would capture."""
 
     __slots__ = (
-        "_open",
         "lifecycle",
         "max_event_size",
         "max_response_size",
         "max_text_length",
-        "on_rate_limit",
+        "options",
+        "pipeline",
+        "request",
         "timeout",
         "trace",
     )
 
     def __init__(
         self,
-        open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        pipeline: Pipeline,
+        request: PreparedRequest,
+        options: RequestOptions,
         timeout: Timeout,
         lifecycle: Lifecycle,
         trace: Trace,
@@ -54,19 +60,22 @@ class StreamOpener:
         max_event_size: int,
         max_text_length: int,
         max_response_size: int,
-        on_rate_limit: Callable[[RateLimitError], Awaitable[None]],
     ) -> None:
-        self._open = open_response
+        self.pipeline = pipeline
+        self.request = request
+        self.options = options
         self.timeout = timeout
         self.lifecycle = lifecycle
         self.trace = trace
         self.max_event_size = max_event_size
         self.max_text_length = max_text_length
         self.max_response_size = max_response_size
-        self.on_rate_limit = on_rate_limit
 
     def __call__(self) -> Awaitable[aiohttp.ClientResponse]:
-        return self._open()
+        return self.pipeline._open_stream(self)
+
+    def on_rate_limit(self, exc: RateLimitError) -> Awaitable[None]:
+        return self.pipeline._rate_limited(self.request.quota, exc)
 
 
 class Pipeline(Protocol):
@@ -92,4 +101,12 @@ class Pipeline(Protocol):
         self, path: str, body: Mapping[str, Any], accept: str, options: RequestOptions
     ) -> StreamOpener:
         """A streamed POST prepared now (bad input fails at once), sent when called."""
+        ...
+
+    async def _open_stream(self, opener: StreamOpener) -> aiohttp.ClientResponse:
+        """Send a stream's request in its call's scope: a 2xx response, body unread."""
+        ...
+
+    async def _rate_limited(self, quota: str, exc: RateLimitError) -> None:
+        """Close the rate-limit gate of `quota` after an in-stream rate-limit error."""
         ...

@@ -58,7 +58,6 @@ class ChatStream(ResponseStream[ChatEvent]):
         stop: Callable[[str], Awaitable[None]],
     ) -> None:
         super().__init__(open_response)
-        self._on_rate_limit = open_response.on_rate_limit  # an in-stream 429 closes the gate
         self._stop = stop
         self._max_event_size = open_response.max_event_size
         self._max_text_length = open_response.max_text_length
@@ -145,8 +144,8 @@ class ChatStream(ResponseStream[ChatEvent]):
             failure = self._interrupted(f"the connection failed mid-stream: {exc}")
         except PulseError as exc:  # an error event, a malformed frame, an oversized event
             exc.partial_text = self.text
-            if isinstance(exc, RateLimitError):
-                await self._on_rate_limit(exc)
+            if isinstance(exc, RateLimitError):  # an in-stream 429 closes the gate
+                await self._open_response.on_rate_limit(exc)
             raise
         finally:
             release(response)
