@@ -470,14 +470,14 @@ class AsyncPulse:
         try:
             return await self._attempt(request, timeout, call_scope, trace, stream)
         except PulseError as exc:
-            first = exc
-        if (
-            max_retries == 0
-            or self._lifecycle.closed
-            or not policy.should_retry(first, request.method)
-            or not request.resendable()
-        ):
-            raise first
+            if (
+                max_retries == 0
+                or self._lifecycle.closed
+                or not policy.should_retry(exc, request.method)
+                or not request.resendable()
+            ):
+                raise
+            replay: list[PulseError] = [exc]  # (popped when replayed: no cycle through it)
         retrying = policy.retrying(
             max_retries,
             what=f"{request.method} {request.path}",
@@ -485,7 +485,6 @@ class AsyncPulse:
             within=call_scope.deadline - anyio.current_time(),
             resendable=request.resendable,
         )
-        replay: list[PulseError] = [first]
         async for attempt in retrying:
             with attempt:
                 if replay:
@@ -547,7 +546,10 @@ class AsyncPulse:
                 status=status,
                 body=scrub(raw)[:2000],  # scrubbed whole first: no key cut in half
             )
-        raise failure
+        try:
+            raise failure
+        finally:
+            del failure  # the traceback holds this frame: no cycle through it
 
     async def _read(
         self,
@@ -564,7 +566,10 @@ class AsyncPulse:
             failure = translate(exc, request)  # raised outside: no aiohttp __context__
         finally:
             release(response)
-        raise failure
+        try:
+            raise failure
+        finally:
+            del failure  # the traceback holds this frame: no cycle through it
 
     async def _call(
         self,

@@ -215,7 +215,10 @@ class Transport:
                 response.close()  # the head came just as its bound ran out
             raise attempt.timed_out(f"{request.method} {request.path}")
         if failure is not None:  # raised here, so aiohttp's error is not its __context__
-            raise failure
+            try:
+                raise failure
+            finally:
+                del failure  # the traceback holds this frame: no cycle through it
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
@@ -237,7 +240,10 @@ class Transport:
         finally:
             release(response)
         if failure is not None:
-            raise failure
+            try:
+                raise failure
+            finally:
+                del failure  # the traceback holds this frame: no cycle through it
         if 200 <= status < 300:
             raise _unexpected_type(request, response, raw)
         raise make_status_error(
@@ -299,6 +305,7 @@ def translate(exc: BaseException, request: PreparedRequest) -> APIConnectionErro
     the `__context__` either. A certificate failure keeps a fresh copy of the `ssl`
     error as its cause (it carries no request), so callers can tell it apart.
     """
+    exc.__traceback__ = None  # aiohttp may keep it on the response: no cycle via our frames
     where = f"{request.method} {request.path}"
     error: APIConnectionError
     if isinstance(exc, aiohttp.ConnectionTimeoutError):

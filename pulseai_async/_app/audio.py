@@ -73,6 +73,7 @@ class TextToAudio(ResponseStream[bytes]):
                     rearm()
                 yield chunk
         except TRANSPORT_ERRORS as exc:
+            exc.__traceback__ = None  # aiohttp keeps it on the response: no cycle via this frame
             if self._closed:  # closed by `aclose()` in another task, or by the client's
                 self._end_quietly_or_raise()
                 return
@@ -88,7 +89,10 @@ class TextToAudio(ResponseStream[bytes]):
         if self._closed:
             self._end_quietly_or_raise()
         if failure is not None:
-            raise failure
+            try:
+                raise failure
+            finally:
+                del failure  # the traceback holds this frame: no cycle through it
 
     def _complete(self) -> bool:
         response = self._response

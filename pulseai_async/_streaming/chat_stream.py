@@ -136,6 +136,7 @@ class ChatStream(ResponseStream[ChatEvent]):
                     if deliver:
                         yield event
         except TRANSPORT_ERRORS as exc:
+            exc.__traceback__ = None  # aiohttp keeps it on the response: no cycle via this frame
             if self._closed:  # closed by `aclose()` or `cancel()` in another task,
                 self._end_quietly_or_raise()  # or by the client's `aclose()`
                 return
@@ -152,7 +153,10 @@ class ChatStream(ResponseStream[ChatEvent]):
             self._open_response.lifecycle.discard_stream(self)
             self._ended(sys.exc_info()[1] or failure)
         if failure is not None:
-            raise failure
+            try:
+                raise failure
+            finally:
+                del failure  # the traceback holds this frame: no cycle through it
         if self._workflow_finished and not self.finished:
             self.finished = True  # a workflow_finished that no message_end followed
         if self._closed:

@@ -13,6 +13,7 @@ import anyio
 import pytest
 
 import pulseai_async as pa
+from pulseai_async.testing import Emulator, Fault
 
 from ..conftest import checked_out
 from .conftest import EmulatorProcess, emulator_process_fixture, open_fds, wait_for_fds
@@ -68,24 +69,37 @@ async def test_5000_streams_broken_off_early_do_not_leak(
 # --- what a finished call leaves is freed at once, by reference counting -----------------
 
 
-async def _read_to_the_end(pulse: pa.AsyncPulse) -> None:
+async def _read_to_the_end(pulse: pa.AsyncPulse, emulator: Emulator) -> None:
     async with pulse.chat.stream("q", user="u") as stream:
         await stream.final_text()
 
 
-async def _broken_off(pulse: pa.AsyncPulse) -> None:
+async def _broken_off(pulse: pa.AsyncPulse, emulator: Emulator) -> None:
     async with pulse.chat.stream("q", user="u") as stream:
         async for event in stream:
             if isinstance(event, pa.MessageEvent):
                 break
 
 
-async def _audio(pulse: pa.AsyncPulse) -> None:
+async def _cut_mid_way(pulse: pa.AsyncPulse, emulator: Emulator) -> None:
+    emulator.faults.add(Fault.drop_after(2))
+    with pytest.raises(pa.StreamInterruptedError):
+        async with pulse.chat.stream("q", user="u") as stream:
+            await stream.final_text()
+
+
+async def _audio(pulse: pa.AsyncPulse, emulator: Emulator) -> None:
     await pulse.audio.text_to_audio("Hello there.", user="u").read()
 
 
-async def _blocking(pulse: pa.AsyncPulse) -> None:
+async def _blocking(pulse: pa.AsyncPulse, emulator: Emulator) -> None:
     await pulse.chat.send("q", user="u")
+
+
+async def _refused(pulse: pa.AsyncPulse, emulator: Emulator) -> None:
+    emulator.faults.add(Fault.http_error(400))
+    with pytest.raises(pa.BadRequestError):
+        await pulse.chat.send("q", user="u")
 
 
 def _clients_garbage() -> list[str]:
@@ -106,20 +120,23 @@ def _clients_garbage() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("call", [_read_to_the_end, _broken_off, _audio, _blocking])
+@pytest.mark.parametrize(
+    "call", [_read_to_the_end, _broken_off, _cut_mid_way, _audio, _blocking, _refused]
+)
 async def test_a_finished_call_is_freed_at_once_not_left_to_the_cycle_collector(
-    pulse: pa.AsyncPulse, call: Any
+    pulse: pa.AsyncPulse, emulator: Emulator, call: Any
 ) -> None:
-    # A stream left in a reference cycle keeps its response, buffers and events until
-    # the collector runs: memory that grows with concurrency, and full collections that
-    # cost CPU time in proportion to everything the process holds. (Before the fix every
-    # stream was: its `BodyBounds` held the stream's own method.)
-    await call(pulse)  # caches and pools settle
+    # What a call leaves in a reference cycle (its response, buffers, events) stays
+    # until the collector runs: memory that grows with concurrency, and full collections
+    # whose CPU time grows with everything the process holds. Before the fix every stream
+    # was (its `BodyBounds` held the stream's own method), and so was every failed call
+    # (the error held the frame that raised it, in its traceback, which held the error).
+    await call(pulse, emulator)  # caches and pools settle
     gc.collect()
     gc.disable()
     try:
         for _ in range(5):
-            await call(pulse)
+            await call(pulse, emulator)
         assert _clients_garbage() == []
     finally:
         gc.enable()
