@@ -9,7 +9,7 @@ call these.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
@@ -571,7 +571,7 @@ class AsyncPulse:
         finally:
             del failure  # the traceback holds this frame: no cycle through it
 
-    async def _call(
+    def _call(
         self,
         method: str,
         path: str,
@@ -582,12 +582,14 @@ class AsyncPulse:
         form: Callable[[], aiohttp.FormData] | None = None,
         scope: Scope = "app",
         options: RequestOptions,
-    ) -> T:
-        """Send and decode into `cast_to` (None: accept any body, or none, and return None)."""
+    ) -> Awaitable[T]:
+        """Send and decode into `cast_to` (None: accept any body, or none, and return None).
+        Prepared (and refused, on bad input) at once; the exchange is what the caller
+        awaits, one coroutine less on every resumption of the call."""
         request = self._prepare(
             method, path, json=json, params=params, form=form, scope=scope, options=options
         )
-        return cast(T, await self._exchange(request, options, cast_to))
+        return cast("Awaitable[T]", self._exchange(request, options, cast_to))
 
     async def _exchange(
         self,

@@ -82,7 +82,7 @@ class Pipeline(Protocol):
     """Every request of every resource passes through these two methods: options
     checked, signed, gated, sent with retries, reported to the hooks, decoded."""
 
-    async def _call(
+    def _call(
         self,
         method: str,
         path: str,
@@ -93,8 +93,9 @@ class Pipeline(Protocol):
         form: Callable[[], aiohttp.FormData] | None = None,
         scope: Scope = "app",
         options: RequestOptions,
-    ) -> T:
-        """Send and decode into `cast_to` (None: accept any body, or none)."""
+    ) -> Awaitable[T]:
+        """Send and decode into `cast_to` (None: accept any body, or none); bad input is
+        refused at once, before the returned awaitable runs."""
         ...
 
     def _stream_opener(
