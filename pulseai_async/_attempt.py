@@ -85,7 +85,7 @@ class Attempt:
             self._head_timer = None
 
     def timed_out(self, where: str) -> APITimeoutError:
-        """The error for this attempt's scope running out."""
+        """The error for this attempt's pool or head bound running out."""
         if self.queued:
             return APITimeoutError(
                 f"{where}: no free connection within the pool timeout of "
