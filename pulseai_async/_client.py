@@ -181,6 +181,8 @@ class AsyncPulse:
         self._gate: RateLimitGate | None = (
             LocalRateLimitGate() if rate_limit_gate is None else rate_limit_gate or None
         )
+        # an optional fast path of the gate's (looked up once, not per attempt)
+        self._try_acquire: Callable[[str], bool] | None = getattr(self._gate, "try_acquire", None)
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._default_headers = check_headers("default_headers", default_headers)
@@ -505,7 +507,7 @@ class AsyncPulse:
         attempt of every call passes here."""
         gate = self._gate
         if gate is not None:
-            try_acquire = getattr(gate, "try_acquire", None)  # an optional fast path
+            try_acquire = self._try_acquire
             if try_acquire is None or not try_acquire(request.quota):
                 call_scope.waiting_for_gate = True  # the call's deadline bounds the wait
                 await gate.acquire(request.quota)

@@ -37,7 +37,10 @@ class Lifecycle:
         self.closed = False
         self._scopes: set[anyio.CancelScope] = set()
         # weak: a stream its reader abandoned without closing must not stay alive here
-        self._streams: weakref.WeakSet[OpenStream] = weakref.WeakSet()
+        # (one ref a stream, made when it opens and handed back when it ends: a WeakSet
+        # would make a new one for every discard)
+        self._streams: set[weakref.ref[OpenStream]] = set()
+        self._forget = self._streams.discard
 
     def check_open(self, what: str) -> None:
         if self.closed:
@@ -48,19 +51,24 @@ class Lifecycle:
         self.check_open(what)
         return CallScope(self, what, total)
 
-    def add_stream(self, stream: OpenStream) -> None:
-        self._streams.add(stream)
+    def add_stream(self, stream: OpenStream) -> weakref.ref[OpenStream]:
+        """Count `stream` as open; give the ref returned to `discard_stream` when it ends."""
+        ref = weakref.ref(stream, self._forget)
+        self._streams.add(ref)
+        return ref
 
-    def discard_stream(self, stream: OpenStream) -> None:
-        self._streams.discard(stream)
+    def discard_stream(self, ref: weakref.ref[OpenStream] | None) -> None:
+        self._forget(ref)
 
     def close(self) -> None:
         """Refuse new calls, cancel the running ones, end the open streams."""
         self.closed = True
         for scope in self._scopes:
             scope.cancel()
-        for stream in list(self._streams):
-            stream._close_by_client()
+        for ref in list(self._streams):
+            stream = ref()
+            if stream is not None:
+                stream._close_by_client()
         self._streams.clear()
 
 

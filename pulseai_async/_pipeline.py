@@ -79,8 +79,10 @@ class StreamOpener:
 
 
 class Pipeline(Protocol):
-    """Every request of every resource passes through these two methods: options
-    checked, signed, gated, sent with retries, reported to the hooks, decoded."""
+    """Every request of every resource passes through `_call` or `_stream_opener`:
+    options checked, signed, gated, sent with retries, reported to the hooks, decoded.
+    A stream's opener calls back `_open_stream` to send and `_rate_limited` after an
+    in-stream rate-limit error."""
 
     def _call(
         self,

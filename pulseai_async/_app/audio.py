@@ -84,7 +84,7 @@ class TextToAudio(ResponseStream[bytes]):
             )
         finally:
             release(response)
-            self._open_response.lifecycle.discard_stream(self)
+            self._open_response.lifecycle.discard_stream(self._registration)
             self._ended(sys.exc_info()[1] or failure)
         if self._closed:
             self._end_quietly_or_raise()

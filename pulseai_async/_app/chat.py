@@ -94,11 +94,7 @@ class Chat(Resource):
         open_response = self._client._stream_opener(
             "/chat-messages", body, "text/event-stream", options
         )
-
-        async def stop(task_id: str) -> None:
-            await self.stop(task_id, user=user)
-
-        return ChatStream(open_response, stop)
+        return ChatStream(open_response, self.stop, user)
 
     async def stop(self, task_id: str, *, user: str, **options: Unpack[RequestOptions]) -> None:
         """Ask the server to stop a streaming generation (best effort: the server always

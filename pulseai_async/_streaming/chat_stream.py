@@ -55,10 +55,12 @@ class ChatStream(ResponseStream[ChatEvent]):
     def __init__(
         self,
         open_response: StreamOpener,
-        stop: Callable[[str], Awaitable[None]],
+        stop: Callable[..., Awaitable[None]],
+        user: str,
     ) -> None:
         super().__init__(open_response)
-        self._stop = stop
+        self._stop = stop  # `stop(task_id, user=user)`: the chat resource's
+        self._user = user
         self._max_event_size = open_response.max_event_size
         self._max_text_length = open_response.max_text_length
         self._text_parts: list[str] = []
@@ -150,7 +152,7 @@ class ChatStream(ResponseStream[ChatEvent]):
             raise
         finally:
             release(response)
-            self._open_response.lifecycle.discard_stream(self)
+            self._open_response.lifecycle.discard_stream(self._registration)
             self._ended(sys.exc_info()[1] or failure)
         if failure is not None:
             try:
@@ -247,7 +249,7 @@ class ChatStream(ResponseStream[ChatEvent]):
         self._closed = True  # from now on, the connection ending is no error
         try:
             if task_id is not None:
-                await self._stop(task_id)
+                await self._stop(task_id, user=self._user)
         finally:
             await self.aclose()
         return task_id is not None

@@ -13,9 +13,10 @@ the end, failed, closed early) it ends its call's `Trace`, once.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
 import aiohttp
 from multidict import CIMultiDict
@@ -24,6 +25,9 @@ from .._errors import ClientClosedError, StreamClosedError, StreamTimeoutError
 from .._pipeline import StreamOpener
 from .._transport import release
 from .body_bounds import BodyBounds
+
+if TYPE_CHECKING:
+    from .._lifecycle import OpenStream
 
 __all__ = ["ResponseStream"]
 
@@ -42,6 +46,7 @@ class ResponseStream(Generic[T]):
         self._closed = False
         self._closed_by_client = False
         self._bounds: BodyBounds | None = None  # the body's time bounds, from the request on
+        self._registration: weakref.ref[OpenStream] | None = None  # in the lifecycle
         self.request_id: str | None = None
         """The server's request id (from the response headers), once it has started."""
         self.status: int | None = None
@@ -100,16 +105,16 @@ class ResponseStream(Generic[T]):
         if self._response is None:
             opener = self._open_response
             self._bounds = BodyBounds(opener.timeout)
-            opener.lifecycle.add_stream(self)
+            self._registration = opener.lifecycle.add_stream(self)
             try:
                 response = await opener()
             except BaseException as exc:
-                opener.lifecycle.discard_stream(self)
+                opener.lifecycle.discard_stream(self._registration)
                 opener.trace.finish(error=exc)
                 raise
             if self._closed:  # closed by another task while the request was in flight
                 response.close()
-                opener.lifecycle.discard_stream(self)
+                opener.lifecycle.discard_stream(self._registration)
                 if self._closed_by_client:
                     error = ClientClosedError(f"the {type(self).__name__}")
                     opener.trace.finish(self, error)
@@ -172,10 +177,11 @@ class ResponseStream(Generic[T]):
         """Free the connection (back to the pool if the body was read to its end) and
         end the iteration, here or in another task. Safe to call more than once."""
         self._closed = True
-        self._open_response.lifecycle.discard_stream(self)
+        self._open_response.lifecycle.discard_stream(self._registration)
         if self._response is not None:
             release(self._response)
-        if self._iterator is not None:
+        iterator = self._iterator  # (a finished one has no frame, and nothing to close)
+        if iterator is not None and getattr(iterator, "ag_frame", None) is not None:
             with contextlib.suppress(RuntimeError):  # it is running in another task
-                await self._iterator.aclose()
+                await iterator.aclose()
         self._ended()

@@ -24,7 +24,7 @@ from aiohttp import web
 
 import pulseai_async as pa
 
-from ..conftest import Serve
+from ..conftest import Serve, checked_out
 from .raw_http import Connection, RawServer, unconnectable
 
 pytestmark = pytest.mark.anyio
@@ -167,6 +167,31 @@ async def test_a_streams_response_head_is_bounded_by_read(handler: Any) -> None:
     assert caught.value.phase == "read"
     assert not entered
     assert server.requests == 1  # a POST that was sent is not sent again
+
+
+async def test_a_pooled_connection_whose_head_timed_out_is_closed_not_reused() -> None:
+    # The head bound fails aiohttp's wait on the connection itself: that connection must
+    # leave the pool, or the next request on it would read the late head.
+    async def handler(connection: Connection) -> None:
+        while await connection.read_request() is not None:
+            if connection.server.requests == 2:  # the stream, on the pooled connection
+                await asyncio.sleep(30)
+                return
+            await connection.answer_json()
+
+    async with (
+        RawServer(handler) as server,
+        pa.AsyncPulse("app-k", base_url=server.base_url, timeout=pa.Timeout(read=1)) as pulse,
+    ):
+        await pulse.chat.send("q", user="u")  # leaves its connection in the pool
+        with pytest.raises(pa.APITimeoutError) as caught:
+            async with pulse.chat.stream("q", user="u"):
+                pass
+        assert caught.value.phase == "read"
+        assert (await pulse.chat.send("q", user="u")).answer == "ok"
+        assert checked_out(pulse) == 0
+    assert server.requests == 3
+    assert server.connections == 2  # the timed-out connection was not handed out again
 
 
 @pytest.mark.parametrize("handler", [trickle_head, unfinished_head])
