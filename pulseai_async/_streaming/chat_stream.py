@@ -10,8 +10,8 @@ its end hands its connection back to the pool for the next request. `aclose()` o
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from typing import Any, Protocol
 
 import msgspec
 
@@ -49,17 +49,23 @@ _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
 _TERMINAL_EVENTS = (MessageEnd, WorkflowPaused, TTSMessageEnd)
 
 
+class StopGeneration(Protocol):
+    """The chat resource's `stop`: what `cancel()` calls with the stream's task id."""
+
+    def __call__(self, task_id: str, *, user: str) -> Awaitable[None]: ...
+
+
 class ChatStream(ResponseStream[ChatEvent]):
     """A streamed chat answer. Iterate it for typed events, or use the helpers."""
 
     def __init__(
         self,
         open_response: StreamOpener,
-        stop: Callable[..., Awaitable[None]],
+        stop: StopGeneration,
         user: str,
     ) -> None:
         super().__init__(open_response)
-        self._stop = stop  # `stop(task_id, user=user)`: the chat resource's
+        self._stop = stop
         self._user = user
         self._max_event_size = open_response.max_event_size
         self._max_text_length = open_response.max_text_length

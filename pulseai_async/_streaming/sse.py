@@ -179,13 +179,19 @@ class SSEDecoder:
             if self._last_id is not None or self._retry is not None:
                 break  # no longer plain: the rest goes through the full rules
             self._take(pieces, start, i, events)
-            self._blocks(pieces[i] if whole_first and not i else b"data: " + pieces[i], events)
+            self._blocks(self._piece_blocks(pieces, i, whole_first), events)
             start = i + 1
         if self._last_id is None and self._retry is None:
             self._take(pieces, start, len(pieces), events)
             return
         for i in range(start, len(pieces)):
-            self._blocks(pieces[i] if whole_first and not i else b"data: " + pieces[i], events)
+            self._blocks(self._piece_blocks(pieces, i, whole_first), events)
+
+    @staticmethod
+    def _piece_blocks(pieces: list[bytes], i: int, whole_first: bool) -> bytes:
+        """Piece `i` as the blocks it came from (the split took each one's `data: `,
+        except from a first piece of whole blocks)."""
+        return pieces[i] if whole_first and not i else b"data: " + pieces[i]
 
     def _blocks(self, blocks: bytes, events: list[bytes | ServerSentEvent]) -> None:
         """Dispatch the blocks `blocks` holds, by the full rules."""
