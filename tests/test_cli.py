@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -29,6 +31,12 @@ REQUEST_ID = re.compile(r"request id [0-9a-f-]{36}")
 # Where `pulseai emulator` advertises itself and where chat history goes: empty places by
 # default, so a developer's own running emulator or history never leaks into a test.
 NOWHERE = Path(tempfile.gettempdir()) / f"pulseai-cli-tests-{os.getpid()}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_nowhere_afterwards() -> Iterator[None]:
+    yield
+    shutil.rmtree(NOWHERE, ignore_errors=True)
 
 
 def cli_env(emulator: Emulator | None = None, **extra: str) -> dict[str, str]:

@@ -49,6 +49,7 @@ BLOCKS = [
 ]
 
 
+@pytest.mark.single_interpreter
 @pytest.mark.parametrize(("page", "line", "code"), BLOCKS)
 async def test_docs_example_runs(
     emulator: Emulator, tmp_path: Path, page: Path, line: int, code: str

@@ -101,6 +101,7 @@ def test_every_type_a_user_receives_is_exported() -> None:
     assert wanted - exported == set()
 
 
+@pytest.mark.single_interpreter
 def test_type_checkers_see_every_public_name() -> None:
     """The table's imports are `from .module import Name as Name`, the form a type
     checker takes as a re-export; mypy --strict accepts importing each name."""

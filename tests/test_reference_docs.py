@@ -34,7 +34,7 @@ STRUCTS = [
 
 
 # One build serves the whole module; under xdist (`--dist loadgroup`) one worker runs it.
-pytestmark = pytest.mark.xdist_group("docs-build")
+pytestmark = [pytest.mark.xdist_group("docs-build"), pytest.mark.single_interpreter]
 
 
 @pytest.fixture(scope="module")
