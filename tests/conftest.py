@@ -6,6 +6,7 @@ The `emulator` and `pulse` fixtures come from the package's own pytest plugin.
 from __future__ import annotations
 
 import re
+import signal
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -13,6 +14,13 @@ import pytest
 from aiohttp import web
 
 from pulseai_async import RetryPolicy, ServerSentEvent
+
+# A suite started in the background of a non-interactive shell (`pytest ... &` in a
+# script, as CI runs two at once) inherits SIGINT ignored, and every CLI it starts would
+# too: the Ctrl-C tests need the CLI to get SIGINT the way a terminal delivers it. (A
+# handled signal is reset to the default in a child; an ignored one stays ignored.)
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 FAST_RETRIES = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05, jitter=0.0)
 
