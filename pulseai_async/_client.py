@@ -41,7 +41,7 @@ from ._errors import (
 )
 from ._hooks import UNTRACED, Hooks, Trace, raw_response_slot
 from ._lifecycle import CallScope, Lifecycle
-from ._network import SSLSetting, check_proxy, ssl_setting, uses_env_proxies
+from ._network import SSLSetting, proxy_for, ssl_setting
 from ._options import RequestOptions, check_options
 from ._pipeline import Scope, StreamOpener
 from ._rate_gate import LocalRateLimitGate, RateLimitGate, gate_key
@@ -194,8 +194,7 @@ class AsyncPulse:
             max_connections_per_host=max_connections_per_host,
             session=session,
             tls=ssl_setting(verify_ssl),
-            proxy=check_proxy(proxy),
-            trust_env=uses_env_proxies(trust_env, url),
+            proxy=proxy_for(proxy, trust_env, url),
         )
         self._owns_transport = True
         self._resources: dict[str, Resource] = {}

@@ -117,7 +117,6 @@ class Transport:
         session: aiohttp.ClientSession | None,
         tls: bool | ssl.SSLContext,
         proxy: str | None,
-        trust_env: bool,
     ) -> None:
         self.base_url = base_url
         self.signer = signer
@@ -125,7 +124,6 @@ class Transport:
         self._max_per_host = max_connections_per_host
         self._tls = tls
         self._proxy = proxy
-        self._trust_env = trust_env
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -155,7 +153,7 @@ class Transport:
                 auto_decompress=True,
                 response_class=Response,
                 proxy=self._proxy,
-                trust_env=self._trust_env,
+                trust_env=False,  # the environment's proxy was read once (`proxy_for`)
             )
         return self._session
 

@@ -224,6 +224,45 @@ async def test_http_proxy_from_the_environment_forwards_plain_http(
     assert emulator.hits("/info") == 1
 
 
+async def test_the_environment_is_read_when_the_client_is_made(
+    emulator: Emulator, proxy: ForwardingProxy, clean_env: pytest.MonkeyPatch
+) -> None:
+    # Read once (aiohttp's own trust_env reads it in a thread for every request): a
+    # variable changed afterwards does not move a client that exists.
+    emulator.api_key = KEY
+    clean_env.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://dave:env-proxy-pa55@"))
+    url = emulator.base_url.replace("127.0.0.1", "pulse.test")
+    with anyio.fail_after(10):
+        async with pa.AsyncPulse(KEY, base_url=url) as pulse:
+            clean_env.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+            await pulse.app.info()
+            await pulse.chat.send("hello", user="u")
+    assert proxy.targets() == [f"{url}/info"]  # one connection, through the first proxy
+    assert emulator.hits("/info") == emulator.hits("/chat-messages") == 1
+    # the environment's proxy password is masked like the key
+    assert "env-proxy-pa55" not in str(pa.APIConnectionError("proxy said env-proxy-pa55"))
+
+
+async def test_a_netrc_default_entry_does_not_break_calls(
+    emulator: Emulator, proxy: ForwardingProxy, clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A `default` line in ~/.netrc (for git or ftp) matches every host. aiohttp's
+    # trust_env took it as credentials for the API's host too, and then refused every
+    # call with a ValueError (they clash with the key's Authorization header).
+    emulator.api_key = KEY
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login someone password netrc-pa55word\n")
+    netrc.chmod(0o600)
+    clean_env.setenv("NETRC", str(netrc))
+    clean_env.setenv("HTTP_PROXY", proxy.url)
+    url = emulator.base_url.replace("127.0.0.1", "pulse.test")
+    with anyio.fail_after(10):
+        async with pa.AsyncPulse(KEY, base_url=url, max_retries=0) as pulse:
+            reply = await pulse.chat.send("hello", user="u")
+    assert reply.answer.startswith("You asked: hello")  # the key reached the server
+    assert emulator.hits("/chat-messages") == 1
+
+
 @pytest.mark.parametrize("how", ["trust_env=False", "NO_PROXY", "no_proxy suffix", "NO_PROXY=*"])
 async def test_environment_proxies_can_be_turned_off(
     https_emulator: tuple[Emulator, int],
