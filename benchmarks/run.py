@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import ipaddress
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -86,7 +88,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "kind": "rss",
         "full": {"streams": 1000, "events": 100, "hold": 1000},
         "quick": {"streams": 1000, "events": 20, "hold": 1000},
-        "rounds": 1,
+        "rounds": 3,
         "peers": ASYNC_PEERS,
         "quick_peers": ["ours", "floor"],
         "title": "1,000 concurrent streams, all held open at once",
@@ -98,6 +100,17 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "rounds": 2,
         "peers": PEERS,
         "title": "short blocking sends, 50 at a time",
+    },
+    "blocking_lan": {
+        "kind": "blocking",
+        "full": {"streams": 1500, "events": 50, "concurrency": 50},
+        "quick": {"streams": 200, "events": 50, "concurrency": 50},
+        "rounds": 2,
+        "peers": ["ours", "floor"],
+        # the server on this machine's own non-loopback address: the SDK's defaults for a
+        # real host apply (proxies from the environment), which loopback turns off
+        "lan": True,
+        "title": "short blocking sends, 50 at a time, to a non-loopback address",
     },
     "decoder": {
         "kind": "decoder",
@@ -185,12 +198,26 @@ NETWORK_KINDS = ("stream", "rss", "blocking", "paced")
 # --- running ---------------------------------------------------------------------------
 
 
+def lan_address() -> str | None:
+    """This machine's address on its default route (no packet is sent), if not loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the route
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
 class Server:
     """The SSE server in its own process (closing its stdin also stops it)."""
 
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+
     def __enter__(self) -> Server:
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "server.py"), "--port", "0"],
+            [sys.executable, str(HERE / "server.py"), "--host", self.host, "--port", "0"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -199,7 +226,7 @@ class Server:
         line = self.process.stdout.readline().split()
         if not line or line[0] != "listening":
             raise RuntimeError("the benchmark server did not start")
-        self.base_url = f"http://127.0.0.1:{line[1]}/v1"
+        self.base_url = f"http://{self.host}:{line[1]}/v1"
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -310,6 +337,12 @@ def run_scenario(
         return {"params": params, "results": import_times(chosen, params["repeat"])}
     if kind == "storm":
         return run_storm(params, 1 if quick else spec["rounds"])
+    if spec.get("lan") and server is not None:
+        host = lan_address()
+        if host is None:
+            return {"params": params, "results": {}, "skipped": "no non-loopback address"}
+        with Server(host) as lan_server:
+            return run_scenario(name, {**spec, "lan": False}, quick, peers, lan_server)
     if server is not None and kind in NETWORK_KINDS:
         params["base_url"] = server.base_url
         # a paced answer is not primed: its events are built once, at its first request
@@ -653,6 +686,7 @@ def load_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         vs_floor("c1000", "kib_per_stream", "peak RSS per open stream", 1.15),
         vs_floor("c1000", "cpu_us_per_event", "client CPU/event", 1.1),
         vs_floor("blocking", "cpu_us_per_send", "client CPU/send", 1.1),
+        vs_floor("blocking_lan", "cpu_us_per_send", "client CPU/send", 1.1),
         vs_floor("paced", "cpu_us_per_event", "client CPU/event", 1.15),
         latency,
         carried,

@@ -56,6 +56,23 @@ async def test_streams_over_loopback_are_checked_against_the_server_text(tmp_pat
             assert result["cpu_s"] >= 0
 
 
+async def test_the_non_loopback_scenario_reaches_the_server_on_this_machines_address(
+    tmp_path: Path,
+) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from run import lan_address
+
+    report = await run_bench(tmp_path, "--only", "blocking_lan", "--peers", "ours,floor")
+    scenario = report["scenarios"]["blocking_lan"]
+    if lan_address() is None:  # a machine with no route off loopback says so
+        assert scenario["skipped"] == "no non-loopback address" and scenario["results"] == {}
+        return
+    assert set(scenario["results"]) == {"ours", "floor"}
+    for result in scenario["results"].values():
+        assert "error" not in result, result
+        assert result["text_ok"] is True and result["completed"] == scenario["params"]["streams"]
+
+
 async def test_an_unknown_scenario_is_refused_with_its_name() -> None:
     with anyio.fail_after(60):
         done = await anyio.run_process([*RUN, "--only", "nosuch"], check=False, cwd=ROOT)
