@@ -88,6 +88,12 @@ def proxy_for(proxy: object, trust_env: object, base_url: str) -> str | None:
         url, auth = get_env_proxy_for_url(URL(base_url))
     except LookupError:  # none set, or NO_PROXY names the host
         return None
+    if url.scheme != "http" or not url.host:  # (aiohttp drops https:// ones, warning)
+        name = f"{urlsplit(base_url).scheme.upper()}_PROXY"
+        raise PulseValidationError(  # not the value: it may hold a password
+            f"{name} from the environment is not an http://host:port URL (aiohttp would "
+            "send every request to it as one): correct it, or pass trust_env=False"
+        )
     if auth is not None:  # back into the URL, where aiohttp takes them from
         register(auth.password)
         url = url.with_user(auth.login).with_password(auth.password)

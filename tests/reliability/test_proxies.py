@@ -378,6 +378,17 @@ async def test_bad_network_settings_are_refused_when_constructed(
         await session.close()
 
 
+@pytest.mark.parametrize("value", ["proxy.corp:3128", "socks5://proxy.corp:1080", "::"])
+def test_a_bad_proxy_in_the_environment_is_refused_when_constructed(
+    clean_env: pytest.MonkeyPatch, value: str
+) -> None:
+    clean_env.setenv("HTTPS_PROXY", value)
+    with pytest.raises(pa.PulseValidationError, match="HTTPS_PROXY from the environment"):
+        pa.AsyncPulse(KEY, base_url="https://pulse.test/v1")
+    pa.AsyncPulse(KEY, base_url="https://pulse.test/v1", trust_env=False)
+    pa.AsyncPulse(KEY, base_url="http://127.0.0.1:9/v1")  # loopback: never a proxy
+
+
 def test_a_proxy_password_is_masked_like_a_key() -> None:
     pa.AsyncPulse(KEY, base_url="http://127.0.0.1:9/v1", proxy="http://bob:hunter2-hunter2@p:3128")
     assert "hunter2-hunter2" not in str(pa.APIConnectionError("proxy said hunter2-hunter2"))
