@@ -66,6 +66,13 @@ IMPORTS = {
     "dify": "import dify_client",
 }
 
+BLOCKING: dict[str, Any] = {
+    "kind": "blocking",
+    "full": {"streams": 1500, "events": 50, "concurrency": 50},
+    "quick": {"streams": 200, "events": 50, "concurrency": 50},
+    "rounds": 2,
+}
+
 # name: (kind, full params, quick params, peers, what it measures)
 SCENARIOS: dict[str, dict[str, Any]] = {
     "long": {
@@ -94,18 +101,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "title": "1,000 concurrent streams, all held open at once",
     },
     "blocking": {
-        "kind": "blocking",
-        "full": {"streams": 1500, "events": 50, "concurrency": 50},
-        "quick": {"streams": 200, "events": 50, "concurrency": 50},
-        "rounds": 2,
+        **BLOCKING,
         "peers": PEERS,
         "title": "short blocking sends, 50 at a time",
     },
     "blocking_lan": {
-        "kind": "blocking",
-        "full": {"streams": 1500, "events": 50, "concurrency": 50},
-        "quick": {"streams": 200, "events": 50, "concurrency": 50},
-        "rounds": 2,
+        **BLOCKING,
         "peers": ["ours", "floor"],
         # the server on this machine's own non-loopback address: the SDK's defaults for a
         # real host apply (proxies from the environment), which loopback turns off
