@@ -57,9 +57,9 @@ async def test_streams_over_loopback_are_checked_against_the_server_text(tmp_pat
 
 
 async def test_the_non_loopback_scenario_reaches_the_server_on_this_machines_address(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     from run import lan_address
 
     report = await run_bench(tmp_path, "--only", "blocking_lan", "--peers", "ours,floor")
