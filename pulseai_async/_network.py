@@ -82,14 +82,15 @@ def proxy_for(proxy: object, trust_env: object, base_url: str) -> str | None:
     explicit = check_proxy(proxy)
     if not isinstance(trust_env, bool):
         raise PulseValidationError(f"trust_env must be True or False, got {trust_env!r}")
-    if explicit is not None or not trust_env or is_loopback(urlsplit(base_url).hostname or ""):
+    target = URL(base_url)
+    if explicit is not None or not trust_env or is_loopback(target.host or ""):
         return explicit
     try:
-        url, auth = get_env_proxy_for_url(URL(base_url))
+        url, auth = get_env_proxy_for_url(target)
     except LookupError:  # none set, or NO_PROXY names the host
         return None
     if url.scheme != "http" or not url.host:  # (aiohttp drops https:// ones, warning)
-        name = f"{urlsplit(base_url).scheme.upper()}_PROXY"
+        name = f"{target.scheme.upper()}_PROXY"
         raise PulseValidationError(  # not the value: it may hold a password
             f"{name} from the environment is not an http://host:port URL (aiohttp would "
             "send every request to it as one): correct it, or pass trust_env=False"
