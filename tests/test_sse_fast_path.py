@@ -48,6 +48,27 @@ def test_any_stream_cut_anywhere_matches_the_spec(wire: bytes, eol: bytes, cuts:
     assert feed(split(wire, cuts)) == spec_events(wire)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(st.one_of(plain, plain, special, st.just(b"\xef\xbb\xbf")), max_size=30),
+    eol=st.sampled_from([b"\n", b"\r", b"\r\n"]),
+)
+def test_a_stream_read_one_block_at_a_time_matches_the_spec(parts: list[bytes], eol: bytes) -> None:
+    # Dify flushes each event on its own, so most reads are exactly one `data:` block
+    # (the decoder's one-event path); ids, retries, names, CRs and a BOM (stripped at
+    # the start of the stream only) must still count.
+    chunks = [part.replace(b"\n", eol) for part in parts]
+    assert feed(chunks) == spec_events(b"".join(chunks))
+
+
+def test_a_one_event_read_at_the_size_bound_raises() -> None:
+    decoder = SSEDecoder(4096)
+    decoder.feed(b"data: first\n\n")  # (the first read also looks for a BOM)
+    assert decoder.feed(b"data: " + b"x" * 4095 + b"\n\n") == [ServerSentEvent(data=b"x" * 4095)]
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"data: " + b"x" * 4096 + b"\n\n")
+
+
 def test_a_ping_between_dify_events_in_one_read_keeps_every_event() -> None:
     wire = b'data: {"a":1}\n\nevent: ping\n\ndata: {"b":2}\n\ndata: {"c":3}\n\n'
     assert [e.data for e in feed([wire])] == [b'{"a":1}', b'{"b":2}', b'{"c":3}']
