@@ -166,9 +166,9 @@ class SSEDecoder:
         return events
 
     def _complete(
-        self, chunk: bytes, start: int, end: int, events: list[bytes | ServerSentEvent]
+        self, chunk: bytes, begin: int, end: int, events: list[bytes | ServerSentEvent]
     ) -> None:
-        """Dispatch the complete blocks `chunk[start:end]`.
+        """Dispatch the complete blocks `chunk[begin:end]`.
 
         Split at every `\n\ndata: `, each piece is the data of a one-line `data:` block
         unless it holds a line end. When no piece does (every Dify event), that is the
@@ -178,13 +178,12 @@ class SSEDecoder:
         the odd pieces between them go through the full rules, and the pieces after an
         `id:` or `retry:` do too.
         """
-        if chunk.find(b"event: ping", start, end) < 0:
-            whole_first = not chunk.startswith(
-                b"data: ", start, end
-            )  # a first piece of whole blocks
-            pieces = chunk[start if whole_first else start + 6 : end].split(b"\n\ndata: ")
+        # (`whole_first`: the first piece is whole blocks, not a `data: ` line's data)
+        if chunk.find(b"event: ping", begin, end) < 0:
+            whole_first = not chunk.startswith(b"data: ", begin, end)
+            pieces = chunk[begin if whole_first else begin + 6 : end].split(b"\n\ndata: ")
         else:  # Dify's keep-alive dispatches nothing: dropped in C
-            body = (b"\n\n" + chunk[start:end] + b"\n\n").replace(_PING, b"\n\n")[2:-2]
+            body = (b"\n\n" + chunk[begin:end] + b"\n\n").replace(_PING, b"\n\n")[2:-2]
             if not body:
                 return
             whole_first = body[:6] != b"data: "

@@ -1,0 +1,90 @@
+"""Instructions a client executes per send, stream or event, counted by valgrind.
+
+    python benchmarks/server.py --port 18777 < /dev/zero &
+    python benchmarks/instructions.py ours stream '{"events": 1, "concurrency": 50}'
+    python benchmarks/instructions.py floor paced '{"streams": 10, "pace": 20, "hold": 10}' \
+        --vary events --sizes 100 300
+
+On a virtual machine the CPU time of the same code moves by 10 to 60% from one run to
+the next; the instructions it executes move by a few percent. `worker.py` runs twice
+under callgrind, with the varied parameter (`streams` by default) at two sizes; the
+difference of the two totals, divided by what the second run did more, leaves start-up
+and warm-up out. (Copies count an instruction per byte moved, `rep movsb`, so a change
+that only saves copying shows less here than in time.) Needs valgrind, and the
+benchmark server listening on `--base-url`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+EXTRA_EVENTS = 5  # workflow and node start and finish, message_end
+
+
+def collected(peer: str, kind: str, params: dict[str, object]) -> int:
+    """callgrind's instruction total for one worker run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={tmp}/out",
+                sys.executable,
+                str(HERE / "worker.py"),
+                peer,
+                kind,
+                json.dumps(params),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if "error" in result or not result.get("text_ok", False):
+        raise SystemExit(f"the worker failed: {result}")
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"no total from callgrind:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("peer", help="ours, floor, ... (a module of benchmarks/peers)")
+    parser.add_argument("kind", choices=["stream", "blocking", "paced"])
+    parser.add_argument("params", help='worker parameters, JSON: {"events": 1, ...}')
+    parser.add_argument("--vary", choices=["streams", "events"], default="streams")
+    parser.add_argument("--sizes", type=int, nargs=2, default=[100, 300], metavar=("A", "B"))
+    parser.add_argument("--base-url", default="http://127.0.0.1:18777/v1")
+    args = parser.parse_args()
+    params = {"base_url": args.base_url, **json.loads(args.params)}
+    if args.vary == "streams" and "concurrency" not in params:
+        # the worker warms up min(concurrency, 200) streams: the same in both runs only so
+        parser.error('give "concurrency" in params when varying streams')
+    small, large = args.sizes
+    totals = [collected(args.peer, args.kind, {**params, args.vary: size}) for size in args.sizes]
+    extra = totals[1] - totals[0]
+    if args.kind == "blocking":
+        print(f"{args.peer} blocking: {extra / (large - small):,.0f} instructions per send")
+        return
+    events_per_stream = int(params.get("events", 1)) + EXTRA_EVENTS
+    streams = int(params.get("streams", 1))
+    if args.vary == "streams":
+        per_stream = extra / (large - small)
+        print(
+            f"{args.peer} {args.kind}: {per_stream:,.0f} instructions per stream, "
+            f"{per_stream / events_per_stream:,.0f} per event"
+        )
+    else:
+        print(f"{args.peer} {args.kind}: {extra / ((large - small) * streams):,.0f} per event")
+
+
+if __name__ == "__main__":
+    main()
