@@ -106,9 +106,7 @@ class SSEDecoder:
             and not self._bom_pending
             and b"\r" not in chunk
         ):  # one whole Dify event, as the server flushes each: its data, in one copy
-            if len(chunk) - 8 >= self._max_size:
-                self._fail()
-            return [chunk[6:-2]]
+            return [self._message(chunk[6:-2])]
         if self._bom_pending:
             chunk = self._strip_bom(chunk)
         if not chunk:
