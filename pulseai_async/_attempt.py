@@ -2,8 +2,9 @@
 
 `PoolConnector` (the SDK's aiohttp connector) tells the running `Attempt` what
 aiohttp's exceptions do not: whether it had to wait for a free connection
-(`max_connections` busy) and whether it got a reused keep-alive connection. The attempt's
-anyio cancel scope is bounded by `Timeout.pool` while it waits for the pool. A stream's
+(`max_connections` busy) and whether it got a reused keep-alive connection. A wait for
+the pool is bounded by `Timeout.pool` in an anyio cancel scope entered only when the
+pool is full (most attempts never wait, and a scope per attempt would cost them). A stream's
 attempt is then bounded by `Timeout.read` from the moment its connection is ready to
 the end of its response head (a server that sends its headers one byte a second, or
 never finishes them, is cut off): one timer that, when due, fails aiohttp's wait for
@@ -20,7 +21,6 @@ stream heads are bounded by `total` alone and no disconnect counts as stale.
 from __future__ import annotations
 
 import asyncio
-import math
 import weakref
 from contextvars import ContextVar
 from typing import Any
@@ -39,31 +39,34 @@ current_attempt: ContextVar[Attempt | None] = ContextVar("pulseai_attempt", defa
 
 
 class Attempt:
-    """The state of one attempt; `scope` bounds its wait for the pool, `_head_timer`
-    a stream's wait for its response head (`finish()` stops it)."""
+    """The state of one attempt; `_head_timer` bounds a stream's wait for its response
+    head (`finish()` stops it)."""
 
-    __slots__ = ("_head_timer", "head", "head_expired", "queued", "reused", "scope", "timeout")
+    __slots__ = (
+        "_head_timer",
+        "head",
+        "head_expired",
+        "pool_expired",
+        "queued",
+        "reused",
+        "timeout",
+    )
 
     def __init__(self, timeout: Timeout, *, stream: bool) -> None:
         self.timeout = timeout
         # A blocking call's head is bounded by aiohttp's read timer and its `total`; a
         # stream's by `read`, since its `total` may be long.
         self.head = timeout.read if stream else None
-        # armed by the connector
-        self.scope = anyio.CancelScope() if timeout.pool is not None else None
         self._head_timer: asyncio.TimerHandle | None = None
         self.head_expired = False
+        self.pool_expired = False
         self.queued = False
         self.reused = False
 
     @property
     def expired(self) -> bool:
         """Whether the pool or head bound ran out (the attempt then failed)."""
-        return self.head_expired or (self.scope is not None and self.scope.cancelled_caught)
-
-    def _arm(self, seconds: float | None) -> None:
-        if self.scope is not None:
-            self.scope.deadline = math.inf if seconds is None else anyio.current_time() + seconds
+        return self.head_expired or self.pool_expired
 
     def _bound_head(self, protocol: Any, seconds: float) -> None:
         """From now on the response head must start within `seconds`."""
@@ -132,13 +135,14 @@ class PoolConnector(aiohttp.TCPConnector):
         # the wait is bounded)
         if pool is not None and self._available_connections(req.connection_key) <= 0:
             attempt.queued = True
-            attempt._arm(pool)
-            connection = await super().connect(req, traces, timeout)
+            with anyio.move_on_after(pool) as waited:
+                connection = await super().connect(req, traces, timeout)
+            if waited.cancelled_caught:
+                attempt.pool_expired = True
+                raise aiohttp.ConnectionTimeoutError("no free connection within pool")
             attempt.queued = False
         else:
             connection = await super().connect(req, traces, timeout)
-        if pool is not None:
-            attempt._arm(None)
         protocol = connection.protocol
         if attempt.head is not None:
             attempt._bound_head(protocol, attempt.head)  # the response must start within `read`

@@ -7,7 +7,6 @@ leaves it as the typed `APIStatusError` subclass with the connection already rel
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import ssl
@@ -43,7 +42,6 @@ REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id")
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-signature"})
 
 Body = bytes | Callable[[], aiohttp.FormData] | None
-_UNBOUNDED = contextlib.nullcontext()
 
 
 class PreparedRequest(msgspec.Struct, kw_only=True):
@@ -192,22 +190,21 @@ class Transport:
         attempt = Attempt(timeout, stream=stream)
         token = current_attempt.set(attempt)
         failure: APIConnectionError | None = None
-        with attempt.scope or _UNBOUNDED:
-            try:
-                response = await self.session.request(
-                    request.method,
-                    self.base_url + request.path,
-                    params=request.params or None,
-                    headers=headers,
-                    data=body,
-                    timeout=_client_timeout(timeout, stream),
-                    allow_redirects=False,
-                )
-            except TRANSPORT_ERRORS as exc:
-                failure = attempt.failed(translate(exc, request), exc)
-            finally:
-                current_attempt.reset(token)
-                attempt.finish()
+        try:
+            response = await self.session.request(
+                request.method,
+                self.base_url + request.path,
+                params=request.params or None,
+                headers=headers,
+                data=body,
+                timeout=_client_timeout(timeout, stream),
+                allow_redirects=False,
+            )
+        except TRANSPORT_ERRORS as exc:
+            failure = attempt.failed(translate(exc, request), exc)
+        finally:
+            current_attempt.reset(token)
+            attempt.finish()
         if attempt.expired:
             if attempt.head_expired and failure is None:
                 response.close()  # the head came just as its bound ran out

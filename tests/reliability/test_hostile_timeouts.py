@@ -395,6 +395,39 @@ async def test_a_pool_timeout_is_retried_like_a_connect_failure(serve: Serve) ->
     assert second.finished and second.text == "hi "
 
 
+async def test_the_pool_timeout_ends_once_the_connection_is_handed_over(serve: Serve) -> None:
+    calls = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the holder: keeps the only connection for 0.3 s
+            hold = 0.3
+        else:  # the waiter, once it has the connection: a head slower than `pool`
+            hold = 1.0
+            await asyncio.sleep(hold)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(event("hi "))
+        if calls == 1:
+            await asyncio.sleep(hold)
+        await response.write(event("", "message_end"))
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/chat-messages", handler)
+    url = await serve(app)
+    timeout = pa.Timeout(pool=0.6)
+    async with pa.AsyncPulse("app-k", base_url=url, max_connections=1, timeout=timeout) as pulse:
+        holder = pulse.chat.stream("q", user="u")
+        await holder.__aenter__()
+        async with anyio.create_task_group() as group:
+            group.start_soon(holder.until_done)
+            # queued for 0.3 s (within `pool`), then 1 s for the head: `read` bounds that
+            waiter = await read_stream(pulse, max_retries=0)
+    assert waiter.finished and waiter.text == "hi "
+
+
 # --- NaN and infinity are not durations -----------------------------------------------------
 
 
