@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -373,6 +374,18 @@ async def test_the_wait_for_a_pooled_connection_is_bounded(serve: Serve) -> None
     assert arrived == 2  # no waiter reached the server
 
 
+@contextlib.asynccontextmanager
+async def one_connection_held(url: str, *, pool: float) -> AsyncIterator[pa.AsyncPulse]:
+    """A client of one connection, which a stream holds (read to its end meanwhile)."""
+    timeout = pa.Timeout(pool=pool)
+    async with pa.AsyncPulse("app-k", base_url=url, max_connections=1, timeout=timeout) as pulse:
+        holder = pulse.chat.stream("q", user="u")
+        await holder.__aenter__()
+        async with anyio.create_task_group() as group:
+            group.start_soon(holder.until_done)
+            yield pulse
+
+
 async def test_a_pool_timeout_is_retried_like_a_connect_failure(serve: Serve) -> None:
     async def held_open(response: web.StreamResponse) -> None:
         await response.write(event("hi "))
@@ -380,18 +393,13 @@ async def test_a_pool_timeout_is_retried_like_a_connect_failure(serve: Serve) ->
         await response.write(event("", "message_end"))
 
     url = await serve(sse_app(held_open))
-    timeout = pa.Timeout(pool=0.3)
-    async with pa.AsyncPulse("app-k", base_url=url, max_connections=1, timeout=timeout) as pulse:
-        holder = pulse.chat.stream("q", user="u")
-        await holder.__aenter__()
-        async with anyio.create_task_group() as group:
-            group.start_soon(holder.until_done)
-            # the first wait ends at 0.3 s; the holder frees the connection at 0.6 s,
-            # during the retry's wait for it
-            patient = pulse.with_options(
-                retry_policy=pa.RetryPolicy(max_retries=1, initial_delay=0.2, jitter=0)
-            )
-            second = await read_stream(patient)
+    async with one_connection_held(url, pool=0.3) as pulse:
+        # the first wait ends at 0.3 s; the holder frees the connection at 0.6 s,
+        # during the retry's wait for it
+        patient = pulse.with_options(
+            retry_policy=pa.RetryPolicy(max_retries=1, initial_delay=0.2, jitter=0)
+        )
+        second = await read_stream(patient)
     assert second.finished and second.text == "hi "
 
 
@@ -417,14 +425,9 @@ async def test_the_pool_timeout_ends_once_the_connection_is_handed_over(serve: S
     app = web.Application()
     app.router.add_post("/v1/chat-messages", handler)
     url = await serve(app)
-    timeout = pa.Timeout(pool=0.6)
-    async with pa.AsyncPulse("app-k", base_url=url, max_connections=1, timeout=timeout) as pulse:
-        holder = pulse.chat.stream("q", user="u")
-        await holder.__aenter__()
-        async with anyio.create_task_group() as group:
-            group.start_soon(holder.until_done)
-            # queued for 0.3 s (within `pool`), then 1 s for the head: `read` bounds that
-            waiter = await read_stream(pulse, max_retries=0)
+    async with one_connection_held(url, pool=0.6) as pulse:
+        # queued for 0.3 s (within `pool`), then 1 s for the head: `read` bounds that
+        waiter = await read_stream(pulse, max_retries=0)
     assert waiter.finished and waiter.text == "hi "
 
 
