@@ -5,14 +5,20 @@ still running (a send, a retry wait, a body being read) and ends the streams sti
 open, whose readers wake with `ClientClosedError`. A client and its `with_options`
 copies share one `Lifecycle`.
 
-The call's `total` timeout is its scope's deadline: it bounds the sends, the retry
-waits and the body of a blocking call, and the start of a stream (whose body has the
-stream bounds instead). One timer per call, on a scope that is there anyway: aiohttp's
-own total timer would cost more (it is re-entered on every read of the body).
+The call's `total` timeout is its deadline: it bounds the sends, the retry waits and
+the body of a blocking call, and the start of a stream (whose body has the stream
+bounds instead). When it passes, the call's scope is cancelled, by one timer for all of
+a client's calls (`Deadlines`): a deadline on each scope would put a timer per call on
+the event loop, whose heap of timers compares them in Python, and that cost more than
+the rest of the scope. aiohttp's own total timer would cost more still (it is
+re-entered on every read of the body).
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import math
 import weakref
 from types import TracebackType
@@ -41,6 +47,7 @@ class Lifecycle:
         # would make a new one for every discard)
         self._streams: set[weakref.ref[OpenStream]] = set()
         self._forget = self._streams.discard
+        self.deadlines = Deadlines()
 
     def check_open(self, what: str) -> None:
         if self.closed:
@@ -63,6 +70,7 @@ class Lifecycle:
     def close(self) -> None:
         """Refuse new calls, cancel the running ones, end the open streams."""
         self.closed = True
+        self.deadlines.stop()
         for scope in self._scopes:
             scope.cancel()
         for ref in list(self._streams):
@@ -70,6 +78,68 @@ class Lifecycle:
             if stream is not None:
                 stream._close_by_client()
         self._streams.clear()
+
+
+class Deadlines:
+    """The deadlines of a client's running calls, kept by one timer armed at the
+    earliest: when it fires, it cancels the scopes whose time came and re-arms at the
+    next. A call that ends before its deadline leaves its entry behind, dropped when
+    the timer reaches it or when the heap is mostly such entries."""
+
+    __slots__ = ("__weakref__", "_armed_at", "_handle", "_heap", "_live", "_numbers")
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int]] = []  # (deadline, number), compared in C
+        self._live: dict[int, anyio.CancelScope] = {}  # the calls still running
+        self._numbers = itertools.count()
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_at = math.inf
+
+    def add(self, deadline: float, scope: anyio.CancelScope) -> int:
+        """Cancel `scope` at `deadline` (on the loop's clock) unless `discard`ed first."""
+        number = next(self._numbers)
+        self._live[number] = scope
+        heap = self._heap
+        heapq.heappush(heap, (deadline, number))
+        if len(heap) > 2 * len(self._live) + 64:  # mostly calls that ended: drop them
+            live = self._live
+            heap[:] = [entry for entry in heap if entry[1] in live]
+            heapq.heapify(heap)
+        if deadline < self._armed_at:
+            self._arm(deadline)
+        return number
+
+    def discard(self, number: int) -> None:
+        self._live.pop(number, None)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._armed_at = math.inf
+
+    def _arm(self, at: float) -> None:
+        self.stop()
+        self._armed_at = at
+        self._handle = asyncio.get_running_loop().call_at(at, _fire, weakref.ref(self))
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._armed_at = math.inf
+        now = asyncio.get_running_loop().time()
+        heap, live = self._heap, self._live
+        while heap and (heap[0][0] <= now or heap[0][1] not in live):
+            scope = live.pop(heapq.heappop(heap)[1], None)
+            if scope is not None:
+                scope.cancel()
+        if heap:
+            self._arm(heap[0][0])
+
+
+def _fire(deadlines: weakref.ref[Deadlines]) -> None:
+    alive = deadlines()
+    if alive is not None:
+        alive._fire()
 
 
 class CallScope:
@@ -80,7 +150,15 @@ class CallScope:
     client was closed, `ClientClosedError`, and a failure caused by the close (a
     connection aiohttp dropped) becomes `ClientClosedError` too."""
 
-    __slots__ = ("_lifecycle", "_scope", "_total", "_what", "deadline", "waiting_for_gate")
+    __slots__ = (
+        "_deadline_number",
+        "_lifecycle",
+        "_scope",
+        "_total",
+        "_what",
+        "deadline",
+        "waiting_for_gate",
+    )
 
     def __init__(self, lifecycle: Lifecycle, what: str, total: float | None) -> None:
         self._lifecycle = lifecycle
@@ -88,11 +166,14 @@ class CallScope:
         self._total = total
         self.deadline = math.inf if total is None else anyio.current_time() + total
         self.waiting_for_gate = False
-        self._scope = anyio.CancelScope(deadline=self.deadline)
+        self._scope = anyio.CancelScope()
+        self._deadline_number: int | None = None
 
     def __enter__(self) -> CallScope:
         self._scope.__enter__()
         self._lifecycle._scopes.add(self._scope)
+        if self._total is not None:
+            self._deadline_number = self._lifecycle.deadlines.add(self.deadline, self._scope)
         return self
 
     def cause_of(self, error: BaseException) -> str:
@@ -112,6 +193,8 @@ class CallScope:
         tb: TracebackType | None,
     ) -> None:
         self._lifecycle._scopes.discard(self._scope)
+        if self._deadline_number is not None:
+            self._lifecycle.deadlines.discard(self._deadline_number)
         swallowed = self._scope.__exit__(exc_type, exc, tb)
         closed = self._lifecycle.closed
         if swallowed and self._scope.cancelled_caught:

@@ -207,6 +207,43 @@ async def test_a_blocking_calls_response_head_is_bounded_by_total(handler: Any) 
     assert server.requests == 1
 
 
+async def test_each_calls_total_holds_among_calls_of_other_totals(serve: Serve) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["query"] == "hang":
+            await asyncio.sleep(30)
+        return web.json_response({"event": "message", "answer": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/v1/chat-messages", handler)
+    url = await serve(app)
+    ended: dict[str, float] = {}
+
+    async def timed_out(pulse: pa.AsyncPulse, name: str, total: float) -> None:
+        with pytest.raises(pa.APITimeoutError) as caught:
+            await pulse.chat.send("hang", user="u", timeout=pa.Timeout(total=total))
+        assert caught.value.phase == "total"
+        ended[name] = time.perf_counter() - started
+
+    async with pa.AsyncPulse("app-k", base_url=url) as pulse:
+        started = time.perf_counter()
+        async with anyio.create_task_group() as group:
+            group.start_soon(timed_out, pulse, "long", 3.0)
+            await anyio.sleep(0.1)
+            # a shorter deadline, set after a longer one: it is not held up behind it
+            group.start_soon(timed_out, pulse, "short", 0.5)
+            await anyio.sleep(0.1)
+            # many calls that end long before their deadline, while both wait
+            for _ in range(300):
+                assert (await pulse.chat.send("q", user="u")).answer == "ok"
+        # and one more after them all
+        started = time.perf_counter()
+        await timed_out(pulse, "after", 0.5)
+    assert 0.6 <= ended["short"] < 0.6 + MARGIN
+    assert 3.0 <= ended["long"] < 3.0 + MARGIN
+    assert 0.5 <= ended["after"] < 0.5 + MARGIN
+
+
 # --- a stream's body: whole duration, and the wait between content events -----------------
 
 
