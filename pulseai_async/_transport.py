@@ -94,7 +94,7 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
 def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
     """aiohttp's part of the timeouts, the same for every attempt under one `Timeout`,
     so built once: connecting, and for a blocking call each silence while reading. The
-    call's `total` is its cancel scope's deadline (`Lifecycle.call`), which bounds its
+    call's `total` cancels its scope when due (`Lifecycle.call`), which bounds its
     retries and its body too; a stream's head is bounded by its `Attempt` and its body
     by `BodyBounds` (cheaper per chunk than aiohttp's read timer)."""
     return aiohttp.ClientTimeout(
