@@ -98,11 +98,10 @@ class Deadlines:
     def add(self, deadline: float, scope: anyio.CancelScope) -> int:
         """Cancel `scope` at `deadline` (on the loop's clock) unless `discard`ed first."""
         number = next(self._numbers)
-        self._live[number] = scope
-        heap = self._heap
+        heap, live = self._heap, self._live
+        live[number] = scope
         heapq.heappush(heap, (deadline, number))
-        if len(heap) > 2 * len(self._live) + 64:  # mostly calls that ended: drop them
-            live = self._live
+        if len(heap) > 2 * len(live) + 64:  # mostly calls that ended: drop them
             heap[:] = [entry for entry in heap if entry[1] in live]
             heapq.heapify(heap)
         if deadline < self._armed_at:

@@ -176,16 +176,14 @@ class SSEDecoder:
         the odd pieces between them go through the full rules, and the pieces after an
         `id:` or `retry:` do too.
         """
-        # (`whole_first`: the first piece is whole blocks, not a `data: ` line's data)
-        if chunk.find(b"event: ping", begin, end) < 0:
-            whole_first = not chunk.startswith(b"data: ", begin, end)
-            pieces = chunk[begin if whole_first else begin + 6 : end].split(b"\n\ndata: ")
-        else:  # Dify's keep-alive dispatches nothing: dropped in C
-            body = (b"\n\n" + chunk[begin:end] + b"\n\n").replace(_PING, b"\n\n")[2:-2]
-            if not body:
+        if chunk.find(b"event: ping", begin, end) >= 0:  # Dify's keep-alive: dropped in C
+            chunk = (b"\n\n" + chunk[begin:end] + b"\n\n").replace(_PING, b"\n\n")[2:-2]
+            begin, end = 0, len(chunk)
+            if not end:
                 return
-            whole_first = body[:6] != b"data: "
-            pieces = (body if whole_first else body[6:]).split(b"\n\ndata: ")
+        # (`whole_first`: the first piece is whole blocks, not a `data: ` line's data)
+        whole_first = not chunk.startswith(b"data: ", begin, end)
+        pieces = chunk[begin if whole_first else begin + 6 : end].split(b"\n\ndata: ")
         plain = self._last_id is None and self._retry is None
         if plain and not whole_first:
             # (A join and a memchr cost a fraction of `count(b"\n")`, a byte-by-byte loop.)
