@@ -446,16 +446,13 @@ async def test_the_pool_timeout_ends_once_the_connection_is_handed_over(serve: S
     async def handler(request: web.Request) -> web.StreamResponse:
         nonlocal calls
         calls += 1
-        if calls == 1:  # the holder: keeps the only connection for 0.3 s
-            hold = 0.3
-        else:  # the waiter, once it has the connection: a head slower than `pool`
-            hold = 1.0
-            await asyncio.sleep(hold)
+        if calls == 2:  # the waiter, once it has the connection: a head slower than `pool`
+            await asyncio.sleep(1.0)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         await response.write(event("hi "))
-        if calls == 1:
-            await asyncio.sleep(hold)
+        if calls == 1:  # the holder: keeps the only connection for 0.3 s
+            await asyncio.sleep(0.3)
         await response.write(event("", "message_end"))
         return response
 
