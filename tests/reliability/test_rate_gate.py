@@ -197,6 +197,24 @@ async def test_try_acquire_admits_at_once_while_open_and_never_while_closed() ->
         await gate.acquire(key)  # waits out the Retry-After instead
 
 
+async def test_a_request_behind_an_unanswered_window_goes_after_window_wait() -> None:
+    """A slow server is not a refusing one: a request waiting behind a window no answer
+    has freed goes once it has waited `window_wait`, and takes a place like any other
+    (freed by its own release, not before)."""
+    gate = pa.LocalRateLimitGate(window=1, window_wait=0.4)
+    key = pa.gate_key("app-secret", "app")
+    await gate.acquire(key)  # the window's one place, its answer not come yet
+    started = time.monotonic()
+    with anyio.fail_after(5):
+        await gate.acquire(key)
+    waited = time.monotonic() - started
+    assert 0.4 <= waited < 0.4 + 1.0, waited  # window_wait, then the short settle
+    await gate.release(key, answered=False)
+    assert not gate.try_acquire(key)  # the late request still holds a place
+    await gate.release(key, answered=False)
+    assert gate.try_acquire(key)
+
+
 async def test_a_gate_with_only_the_three_coroutines_holds_requests_back(
     emulator: Emulator,
 ) -> None:
