@@ -17,6 +17,7 @@ attempt; `LocalRateLimitGate` is the in-process default, and `RedisRateLimitGate
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import time
@@ -78,10 +79,12 @@ class RateLimitGate(Protocol):
 
 
 class _Quota:
-    """The gate's view of one quota; every time is `time.monotonic()`."""
+    """The gate's view of one quota; every time is `time.monotonic()`, but for the
+    window's waits, on the event loop's clock (their timer's)."""
 
     __slots__ = (
         "accepted",
+        "admission",
         "closed_until",
         "epoch",
         "grow_at",
@@ -103,7 +106,10 @@ class _Quota:
         self.window = window
         self.growth = 0  # places added by accepted answers, open from `grow_at` on
         self.grow_at = 0.0
-        self.waiters: deque[anyio.Event] = deque()
+        # the requests waiting for the window: when each one's `window_wait` ends (on
+        # the loop's clock), and what wakes it; one timer lets in those that waited it
+        self.waiters: deque[tuple[float, anyio.Event]] = deque()
+        self.admission: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
 
     def trim(self, now: float) -> None:
         while self.accepted and self.accepted[0] < now - WINDOW:
@@ -238,20 +244,20 @@ class LocalRateLimitGate:
         if self._window is None or (quota.in_flight < quota.window and not quota.waiters):
             quota.in_flight += 1
             return
+        loop = asyncio.get_running_loop()
         event = anyio.Event()
-        quota.waiters.append(event)
+        entry = (loop.time() + self._window_wait, event)
+        quota.waiters.append(entry)
+        if quota.admission is None or quota.admission[0] is not loop:
+            self._arm_admission(quota, loop, entry[0])
         try:
-            with anyio.move_on_after(self._window_wait):
-                await event.wait()
+            await event.wait()  # a place freed, or `window_wait` over (`_admit_waited`)
         except BaseException:
             if event.is_set():  # handed a place, but leaving: pass it on, once
                 self._leave_window(quota)
             else:
-                quota.waiters.remove(event)
+                quota.waiters.remove(entry)
             raise
-        if not event.is_set():  # waited long enough: the server is slow, not refusing
-            quota.waiters.remove(event)
-            quota.in_flight += 1
         # Answers come in the order sent: the accepted ones that let this request in
         # are followed within moments by any refusals of the same burst. Let those land
         # (and close the gate) before this request checks it.
@@ -268,4 +274,18 @@ class LocalRateLimitGate:
             quota.growth = 0
         while quota.waiters and quota.in_flight < quota.window:
             quota.in_flight += 1
-            quota.waiters.popleft().set()
+            quota.waiters.popleft()[1].set()
+
+    def _arm_admission(self, quota: _Quota, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        quota.admission = (loop, loop.call_at(at, self._admit_waited, quota, loop))
+
+    def _admit_waited(self, quota: _Quota, loop: asyncio.AbstractEventLoop) -> None:
+        """The window's bound, one timer for all who wait: a request that has waited
+        `window_wait` goes (a slow server is not a refusing one) and takes a place."""
+        quota.admission = None
+        waiters, now = quota.waiters, loop.time()
+        while waiters and waiters[0][0] <= now:  # (in the order they came: oldest first)
+            quota.in_flight += 1
+            waiters.popleft()[1].set()
+        if waiters:
+            self._arm_admission(quota, loop, waiters[0][0])
