@@ -109,7 +109,7 @@ class _Quota:
         # the requests waiting for the window: when each one's `window_wait` ends (on
         # the loop's clock), and what wakes it; one timer lets in those that waited it
         self.waiters: deque[tuple[float, anyio.Event]] = deque()
-        self.admission: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
+        self.admission: asyncio.AbstractEventLoop | None = None  # where that timer is armed
 
     def trim(self, now: float) -> None:
         while self.accepted and self.accepted[0] < now - WINDOW:
@@ -248,7 +248,7 @@ class LocalRateLimitGate:
         event = anyio.Event()
         entry = (loop.time() + self._window_wait, event)
         quota.waiters.append(entry)
-        if quota.admission is None or quota.admission[0] is not loop:
+        if quota.admission is not loop:
             self._arm_admission(quota, loop, entry[0])
         try:
             await event.wait()  # a place freed, or `window_wait` over (`_admit_waited`)
@@ -273,11 +273,17 @@ class LocalRateLimitGate:
             quota.window += quota.growth
             quota.growth = 0
         while quota.waiters and quota.in_flight < quota.window:
-            quota.in_flight += 1
-            quota.waiters.popleft()[1].set()
+            self._let_in_first(quota)
+
+    @staticmethod
+    def _let_in_first(quota: _Quota) -> None:
+        """The longest waiting request goes, in a place of its own (it releases it)."""
+        quota.in_flight += 1
+        quota.waiters.popleft()[1].set()
 
     def _arm_admission(self, quota: _Quota, loop: asyncio.AbstractEventLoop, at: float) -> None:
-        quota.admission = (loop, loop.call_at(at, self._admit_waited, quota, loop))
+        quota.admission = loop
+        loop.call_at(at, self._admit_waited, quota, loop)
 
     def _admit_waited(self, quota: _Quota, loop: asyncio.AbstractEventLoop) -> None:
         """The window's bound, one timer for all who wait: a request that has waited
@@ -285,7 +291,6 @@ class LocalRateLimitGate:
         quota.admission = None
         waiters, now = quota.waiters, loop.time()
         while waiters and waiters[0][0] <= now:  # (in the order they came: oldest first)
-            quota.in_flight += 1
-            waiters.popleft()[1].set()
+            self._let_in_first(quota)
         if waiters:
             self._arm_admission(quota, loop, waiters[0][0])
