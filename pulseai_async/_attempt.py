@@ -4,15 +4,15 @@
 aiohttp's exceptions do not: whether it had to wait for a free connection
 (`max_connections` busy) and whether it got a reused keep-alive connection. A wait for
 the pool is bounded by `Timeout.pool` in an anyio cancel scope entered only when the
-pool is full (most attempts never wait, and a scope per attempt would cost them). A stream's
-attempt is then bounded by `Timeout.read` from the moment its connection is ready to
-the end of its response head (a server that sends its headers one byte a second, or
-never finishes them, is cut off): one timer that, when due, fails aiohttp's wait for
-the head the way aiohttp's own read timer does (`set_exception` on the connection's
-protocol), cheaper than a second cancel scope per stream. A blocking call's head is
-bounded by aiohttp's read timer (any silence on the socket) and by its `total`, like
-the rest of it. How far a failed attempt got (`APIConnectionError.stage`) decides
-whether it may be retried.
+pool is full (most attempts never wait, and a scope per attempt would cost them). A
+stream's attempt is then bounded by `Timeout.read` from the moment its connection is
+ready to the end of its response head (a server that sends its headers one byte a
+second, or never finishes them, is cut off): one timer that, when due, fails aiohttp's
+wait for the head the way aiohttp's own read timer does (`set_exception` on the
+connection's protocol), cheaper than a second cancel scope per stream. A blocking
+call's head is bounded by aiohttp's read timer (any silence on the socket) and by its
+`total`, like the rest of it. How far a failed attempt got
+(`APIConnectionError.stage`) decides whether it may be retried.
 
 Only the pool the SDK creates does this; with a session passed in, pool waits and
 stream heads are bounded by `total` alone and no disconnect counts as stale.
