@@ -21,6 +21,7 @@ stream heads are bounded by `total` alone and no disconnect counts as stale.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import weakref
 from contextvars import ContextVar
 from typing import Any
@@ -31,6 +32,7 @@ from aiohttp.connector import Connection
 
 from ._config import Timeout
 from ._errors import APIConnectionError, APITimeoutError
+from ._timers import call_at
 
 __all__ = ["Attempt", "PoolConnector", "current_attempt"]
 
@@ -70,9 +72,8 @@ class Attempt:
 
     def _bound_head(self, protocol: Any, seconds: float) -> None:
         """From now on the response head must start within `seconds`."""
-        self._head_timer = asyncio.get_running_loop().call_later(
-            seconds, self._head_ran_out, protocol
-        )
+        loop = asyncio.get_running_loop()
+        self._head_timer = call_at(loop, loop.time() + seconds, self._head_ran_out, protocol)
 
     def _head_ran_out(self, protocol: Any) -> None:
         self._head_timer = None
@@ -149,3 +150,18 @@ class PoolConnector(aiohttp.TCPConnector):
         attempt.reused = protocol in self._handed_out
         self._handed_out.add(protocol)
         return connection
+
+    async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
+        """A new connection, made in an empty context: its transport reads in a copy of
+        the context it was made in for as long as the pool keeps it, which would keep the
+        variables of whichever caller's task first needed it (a web request, a span)."""
+        making = asyncio.create_task(
+            super()._create_connection(req, traces, timeout), context=contextvars.Context()
+        )
+        try:
+            return await making
+        except BaseException:
+            # cancelled just as it was made: this call will not use it, nor will anyone
+            if making.done() and not making.cancelled() and making.exception() is None:
+                making.result().close()
+            raise

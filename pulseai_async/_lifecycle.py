@@ -27,6 +27,7 @@ from typing import Protocol
 import anyio
 
 from ._errors import APITimeoutError, ClientClosedError, PulseError
+from ._timers import call_at
 
 __all__ = ["CallScope", "Lifecycle"]
 
@@ -120,7 +121,7 @@ class Deadlines:
     def _arm(self, at: float) -> None:
         self.stop()
         self._armed_at = at
-        self._handle = asyncio.get_running_loop().call_at(at, _fire, weakref.ref(self))
+        self._handle = call_at(asyncio.get_running_loop(), at, _fire, weakref.ref(self))
 
     def _fire(self) -> None:
         self._handle = None

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 
 from .._config import Timeout
+from .._timers import call_at
 
 __all__ = ["BodyBounds"]
 
@@ -102,7 +103,7 @@ class BodyBounds:
 
     def _arm(self, deadline: float) -> None:
         if deadline != math.inf:  # (weakly: a stream its reader abandoned is not kept)
-            self._handle = self._loop.call_at(deadline, _check, weakref.ref(self))
+            self._handle = call_at(self._loop, deadline, _check, weakref.ref(self))
 
     def _check(self) -> None:
         """The timer fired: fail the wait that ran out, or re-arm at the nearest bound."""

@@ -4,9 +4,12 @@ so a `ResourceWarning` from any of them fails the test.)"""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import gc
 import tracemalloc
 import warnings
+import weakref
 from typing import Any
 
 import anyio
@@ -140,3 +143,57 @@ async def test_a_finished_call_is_freed_at_once_not_left_to_the_cycle_collector(
         assert _clients_garbage() == []
     finally:
         gc.enable()
+
+
+# --- what a call keeps of its caller's context ---------------------------------------------
+
+
+class _RequestState:
+    """Stands for what a web framework or a tracer keeps in a context variable."""
+
+
+_request_state: contextvars.ContextVar[_RequestState] = contextvars.ContextVar("request_state")
+
+
+@pytest.mark.parametrize("call", [_read_to_the_end, _broken_off, _cut_mid_way, _audio])
+async def test_a_finished_stream_keeps_nothing_of_its_callers_context(
+    pulse: pa.AsyncPulse, emulator: Emulator, call: Any
+) -> None:
+    # asyncio runs a timer in a copy of the context it was armed in, and a cancelled
+    # timer stays on the loop until its time comes: the stream's read bound (300 s) and
+    # the call's total, armed in a web handler's task, kept that request's context
+    # variables alive for minutes after the stream ended.
+    await pulse.chat.send("q", user="u")  # a pooled connection, opened outside the handler
+    timed = pulse.with_options(timeout=pa.Timeout(total=120.0, read=300.0))
+
+    async def handler() -> weakref.ref[_RequestState]:
+        state = _RequestState()
+        _request_state.set(state)
+        await call(timed, emulator)
+        return weakref.ref(state)
+
+    state = await asyncio.create_task(handler())  # a task of its own, as a request has
+    await asyncio.sleep(0)  # (the step that woke this test holds the finished task)
+    gc.collect()
+    assert state() is None
+
+
+async def test_a_connection_keeps_nothing_of_the_context_it_was_opened_in(
+    emulator: Emulator,
+) -> None:
+    # A new connection's transport reads in a copy of the context it was made in, for
+    # as long as the pool keeps the connection: whichever handler first needed it stayed
+    # alive with it.
+    async with emulator.client() as pulse:
+
+        async def handler() -> weakref.ref[_RequestState]:
+            state = _RequestState()
+            _request_state.set(state)
+            await _read_to_the_end(pulse, emulator)  # opens the pool's first connection
+            return weakref.ref(state)
+
+        state = await asyncio.create_task(handler())
+        await asyncio.sleep(0)
+        gc.collect()
+        assert state() is None
+        assert sum(map(len, pulse.connector._conns.values())) == 1  # (still pooled)
