@@ -24,7 +24,7 @@ from .._options import RequestOptions
 from .._pipeline import StreamOpener
 from .._resource import Resource
 from .._streaming.response_stream import ResponseStream
-from .._transport import TRANSPORT_ERRORS, release
+from .._transport import TRANSPORT_ERRORS
 from .._uploads import FileInput
 from .._validation import check_text, optional_bool, optional_text, optional_uuid, present
 from .models import Transcription
@@ -83,9 +83,7 @@ class TextToAudio(ResponseStream[bytes]):
                 f"the audio stream broke after {self.bytes_received} bytes: {exc}"
             )
         finally:
-            release(response)
-            self._open_response.lifecycle.discard_stream(self._registration)
-            self._ended(sys.exc_info()[1] or failure)
+            self._body_done(response, sys.exc_info()[1] or failure)
         if self._closed:
             self._end_quietly_or_raise()
         if failure is not None:

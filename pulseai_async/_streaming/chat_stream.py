@@ -24,7 +24,7 @@ from .._errors import (
     make_stream_error,
 )
 from .._pipeline import StreamOpener
-from .._transport import TRANSPORT_ERRORS, release
+from .._transport import TRANSPORT_ERRORS
 from .answer import ChatMessage, MessageMetadata, Usage
 from .events import (
     AgentMessageEvent,
@@ -102,9 +102,11 @@ class ChatStream(ResponseStream[ChatEvent]):
         response = await self._ensure_open()
         if response is None:
             return
-        feed = SSEDecoder(self._max_event_size).feed_data
-        decode = known_event_decoder().decode
-        observe = self._observe
+        # Methods are called through their objects, not bound into locals once: each
+        # bound method would be one more object for every open stream to hold, and
+        # Python 3.11 calls `obj.method(...)` without making one.
+        decoder = SSEDecoder(self._max_event_size)
+        known = known_event_decoder()
         failure: StreamInterruptedError | None = None
         rearm = self._content if self._open_response.timeout.between_events else None
         # The text bound costs one addition per chunk, not a check per event: the text
@@ -119,13 +121,13 @@ class ChatStream(ResponseStream[ChatEvent]):
                 if received > measure_at:
                     measure_at = received + self._text_room()
                 received += len(chunk)
-                for item in feed(chunk):
+                for item in decoder.feed_data(chunk):
                     # The hot path, inlined: a plain `data:` event (every Dify event) is
                     # decoded in one call, and a text delta observed without a call.
                     event: ChatEvent
                     if type(item) is bytes:
                         try:
-                            event = decode(item)
+                            event = known.decode(item)
                         except (msgspec.DecodeError, RecursionError):  # deep nesting
                             event = decode_event(item)  # an unknown event, or a typed error
                     elif item.event == "ping":  # type: ignore[union-attr]
@@ -138,7 +140,7 @@ class ChatStream(ResponseStream[ChatEvent]):
                     elif type(event) is Ping:
                         continue
                     else:
-                        observe(event)
+                        self._observe(event)
                     if rearm is not None:
                         rearm()
                     if deliver:
@@ -157,9 +159,7 @@ class ChatStream(ResponseStream[ChatEvent]):
                 await self._open_response.on_rate_limit(exc)
             raise
         finally:
-            release(response)
-            self._open_response.lifecycle.discard_stream(self._registration)
-            self._ended(sys.exc_info()[1] or failure)
+            self._body_done(response, sys.exc_info()[1] or failure)
         if failure is not None:
             try:
                 raise failure

@@ -36,8 +36,8 @@ T = TypeVar("T")
 
 class ResponseStream(Generic[T]):
     """Subclasses implement `_iterate()`, which starts with `await self._ensure_open()`,
-    releases the response in a `finally`, and ends quietly on a transport error once
-    `_closed` is set (that error is the close itself)."""
+    reads the body from `_chunks()`, calls `_body_done()` in a `finally`, and ends
+    quietly on a transport error once `_closed` is set (that error is the close itself)."""
 
     def __init__(self, open_response: StreamOpener) -> None:
         self._open_response = open_response
@@ -150,6 +150,14 @@ class ResponseStream(Generic[T]):
         if self._chunk_size is None:
             return response.content.iter_any()
         return response.content.iter_chunked(self._chunk_size)
+
+    def _body_done(self, response: aiohttp.ClientResponse, error: BaseException | None) -> None:
+        """The body's reading ended, however it ended (`_iterate()` calls it in its
+        `finally`): the connection goes back to the pool (or is closed), the stream
+        leaves the lifecycle and its trace ends."""
+        release(response)
+        self._open_response.lifecycle.discard_stream(self._registration)
+        self._ended(error)
 
     def _timed_out(self, why: str, phase: str) -> StreamTimeoutError:
         """The error for a stream bound running out (subclasses add what arrived)."""
