@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
 import time
 from collections import deque
 from typing import Protocol, runtime_checkable
 
 import anyio
+
+from ._timers import call_at
 
 __all__ = ["LocalRateLimitGate", "RateLimitGate", "gate_key"]
 
@@ -85,6 +88,7 @@ class _Quota:
     __slots__ = (
         "accepted",
         "admission",
+        "admission_at",
         "closed_until",
         "epoch",
         "grow_at",
@@ -92,6 +96,7 @@ class _Quota:
         "in_flight",
         "next_slot",
         "pace",
+        "settling",
         "waiters",
         "window",
     )
@@ -106,10 +111,13 @@ class _Quota:
         self.window = window
         self.growth = 0  # places added by accepted answers, open from `grow_at` on
         self.grow_at = 0.0
-        # the requests waiting for the window: when each one's `window_wait` ends (on
-        # the loop's clock), and what wakes it; one timer lets in those that waited it
+        # The requests waiting for a place in the window: when each one's `window_wait`
+        # ends (on the loop's clock), and what wakes it. Then those let in, holding a
+        # place, until their `SETTLE` ends. One timer (`admission`) serves both.
         self.waiters: deque[tuple[float, anyio.Event]] = deque()
-        self.admission: asyncio.AbstractEventLoop | None = None  # where that timer is armed
+        self.settling: deque[tuple[float, anyio.Event]] = deque()
+        self.admission: asyncio.TimerHandle | None = None
+        self.admission_at = math.inf
 
     def trim(self, now: float) -> None:
         while self.accepted and self.accepted[0] < now - WINDOW:
@@ -248,23 +256,19 @@ class LocalRateLimitGate:
         event = anyio.Event()
         entry = (loop.time() + self._window_wait, event)
         quota.waiters.append(entry)
-        if quota.admission is not loop:
-            self._arm_admission(quota, loop, entry[0])
+        self._arm_admission(quota, loop, entry[0])
         try:
-            await event.wait()  # a place freed, or `window_wait` over (`_admit_waited`)
+            await event.wait()  # let in (a place freed, or `window_wait` over), then settled
         except BaseException:
-            if event.is_set():  # handed a place, but leaving: pass it on, once
-                self._leave_window(quota)
-            else:
+            if entry in quota.waiters:
                 quota.waiters.remove(entry)
-            raise
-        # Answers come in the order sent: the accepted ones that let this request in
-        # are followed within moments by any refusals of the same burst. Let those land
-        # (and close the gate) before this request checks it.
-        try:
-            await anyio.sleep(SETTLE)
-        except BaseException:
-            self._leave_window(quota)
+            else:  # let in, and holding a place: pass it on, once
+                settling = quota.settling
+                for waiting in settling:
+                    if waiting[1] is event:
+                        settling.remove(waiting)
+                        break
+                self._leave_window(quota)
             raise
 
     def _leave_window(self, quota: _Quota) -> None:
@@ -272,25 +276,41 @@ class LocalRateLimitGate:
         if quota.growth and time.monotonic() >= quota.grow_at:
             quota.window += quota.growth
             quota.growth = 0
-        while quota.waiters and quota.in_flight < quota.window:
-            self._let_in_first(quota)
+        if quota.waiters and quota.in_flight < quota.window:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            while quota.waiters and quota.in_flight < quota.window:
+                self._let_in_first(quota, now)
+            self._arm_admission(quota, loop, now + SETTLE)
 
     @staticmethod
-    def _let_in_first(quota: _Quota) -> None:
-        """The longest waiting request goes, in a place of its own (it releases it)."""
+    def _let_in_first(quota: _Quota, now: float) -> None:
+        """The longest waiting request takes a place of its own (it releases it) and goes
+        once `SETTLE` has passed. Answers come in the order sent: the accepted ones that
+        let it in are followed within moments by any refusals of the same burst, which
+        then close the gate before it looks."""
         quota.in_flight += 1
-        quota.waiters.popleft()[1].set()
+        quota.settling.append((now + SETTLE, quota.waiters.popleft()[1]))
 
     def _arm_admission(self, quota: _Quota, loop: asyncio.AbstractEventLoop, at: float) -> None:
-        quota.admission = loop
-        loop.call_at(at, self._admit_waited, quota, loop)
+        """The one timer of the window's waits, armed at `at` unless it is due sooner."""
+        if quota.admission is not None and quota.admission_at <= at:
+            return
+        if quota.admission is not None:
+            quota.admission.cancel()
+        quota.admission_at = at
+        quota.admission = call_at(loop, at, self._admit_waited, quota, loop)
 
     def _admit_waited(self, quota: _Quota, loop: asyncio.AbstractEventLoop) -> None:
-        """The window's bound, one timer for all who wait: a request that has waited
-        `window_wait` goes (a slow server is not a refusing one) and takes a place."""
-        quota.admission = None
-        waiters, now = quota.waiters, loop.time()
+        """The window's bounds, one timer for all who wait: the requests whose `SETTLE`
+        is over go, and a request that has waited `window_wait` is let in (a slow server
+        is not a refusing one)."""
+        quota.admission, quota.admission_at = None, math.inf
+        settling, waiters, now = quota.settling, quota.waiters, loop.time()
+        while settling and settling[0][0] <= now:  # (in the order they were let in)
+            settling.popleft()[1].set()
         while waiters and waiters[0][0] <= now:  # (in the order they came: oldest first)
-            self._let_in_first(quota)
-        if waiters:
-            self._arm_admission(quota, loop, waiters[0][0])
+            self._let_in_first(quota, now)
+        due = [entries[0][0] for entries in (settling, waiters) if entries]
+        if due:
+            self._arm_admission(quota, loop, min(due))

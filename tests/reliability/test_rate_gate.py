@@ -215,6 +215,52 @@ async def test_a_request_behind_an_unanswered_window_goes_after_window_wait() ->
     assert gate.try_acquire(key)
 
 
+async def test_a_request_let_in_by_an_answer_waits_for_that_bursts_refusals() -> None:
+    """Answers come in the order sent: a refusal of the same burst that lands just after
+    the answer that let a request in still holds that request back."""
+    gate = pa.LocalRateLimitGate(window=1, window_wait=30)
+    key = pa.gate_key("app-secret", "app")
+    await gate.acquire(key)  # the window's one place
+    admitted: list[float] = []
+
+    async def request() -> None:
+        await gate.acquire(key)
+        admitted.append(time.monotonic())
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(request)
+            await anyio.sleep(0.05)
+            await gate.release(key, answered=True)  # lets the waiting request in...
+            await anyio.sleep(0.02)
+            refused_at = time.monotonic()
+            await gate.refused(key, 0.5)  # ...and the burst's refusal lands 20 ms later
+    assert admitted[0] - refused_at >= 0.45  # it waited out the Retry-After
+
+
+async def test_a_request_cancelled_after_it_was_let_in_passes_its_place_on_once() -> None:
+    gate = pa.LocalRateLimitGate(window=1, window_wait=30)
+    key = pa.gate_key("app-secret", "app")
+    await gate.acquire(key)
+    admitted: list[str] = []
+    cancelled = anyio.CancelScope()
+
+    async def request() -> None:
+        with cancelled:
+            await gate.acquire(key)
+            admitted.append("despite being cancelled")
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(request)
+            await anyio.sleep(0.05)
+            await gate.release(key, answered=False)  # its place, taken while it settles
+            cancelled.cancel()
+    assert admitted == []
+    assert gate.try_acquire(key)  # the place came back...
+    assert not gate.try_acquire(key)  # ...once: the window still has one place
+
+
 async def test_a_gate_with_only_the_three_coroutines_holds_requests_back(
     emulator: Emulator,
 ) -> None:
