@@ -21,9 +21,8 @@ stream heads are bounded by `total` alone and no disconnect counts as stale.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import weakref
-from contextvars import ContextVar
+from contextvars import Context, ContextVar
 from typing import Any
 
 import aiohttp
@@ -156,7 +155,7 @@ class PoolConnector(aiohttp.TCPConnector):
         the context it was made in for as long as the pool keeps it, which would keep the
         variables of whichever caller's task first needed it (a web request, a span)."""
         making = asyncio.create_task(
-            super()._create_connection(req, traces, timeout), context=contextvars.Context()
+            super()._create_connection(req, traces, timeout), context=Context()
         )
         try:
             return await making
