@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 import random
 import time
 from collections import deque
@@ -88,7 +87,6 @@ class _Quota:
     __slots__ = (
         "accepted",
         "admission",
-        "admission_at",
         "closed_until",
         "epoch",
         "grow_at",
@@ -117,7 +115,6 @@ class _Quota:
         self.waiters: deque[tuple[float, anyio.Event]] = deque()
         self.settling: deque[tuple[float, anyio.Event]] = deque()
         self.admission: asyncio.TimerHandle | None = None
-        self.admission_at = math.inf
 
     def trim(self, now: float) -> None:
         while self.accepted and self.accepted[0] < now - WINDOW:
@@ -262,12 +259,7 @@ class LocalRateLimitGate:
         except BaseException:
             if entry in quota.waiters:
                 quota.waiters.remove(entry)
-            else:  # let in, and holding a place: pass it on, once
-                settling = quota.settling
-                for waiting in settling:
-                    if waiting[1] is event:
-                        settling.remove(waiting)
-                        break
+            else:  # let in, holding a place: pass it on, once (its settle ends unheeded)
                 self._leave_window(quota)
             raise
 
@@ -294,18 +286,17 @@ class LocalRateLimitGate:
 
     def _arm_admission(self, quota: _Quota, loop: asyncio.AbstractEventLoop, at: float) -> None:
         """The one timer of the window's waits, armed at `at` unless it is due sooner."""
-        if quota.admission is not None and quota.admission_at <= at:
-            return
         if quota.admission is not None:
+            if quota.admission.when() <= at:
+                return
             quota.admission.cancel()
-        quota.admission_at = at
         quota.admission = call_at(loop, at, self._admit_waited, quota, loop)
 
     def _admit_waited(self, quota: _Quota, loop: asyncio.AbstractEventLoop) -> None:
         """The window's bounds, one timer for all who wait: the requests whose `SETTLE`
         is over go, and a request that has waited `window_wait` is let in (a slow server
         is not a refusing one)."""
-        quota.admission, quota.admission_at = None, math.inf
+        quota.admission = None
         settling, waiters, now = quota.settling, quota.waiters, loop.time()
         while settling and settling[0][0] <= now:  # (in the order they were let in)
             settling.popleft()[1].set()
