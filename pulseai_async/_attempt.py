@@ -5,22 +5,23 @@ aiohttp's exceptions do not: whether it had to wait for a free connection
 (`max_connections` busy) and whether it got a reused keep-alive connection. A wait for
 the pool is bounded by `Timeout.pool` in an anyio cancel scope entered only when the
 pool is full (most attempts never wait, and a scope per attempt would cost them). A
-stream's attempt is then bounded by `Timeout.read` from the moment its connection is
-ready to the end of its response head (a server that sends its headers one byte a
-second, or never finishes them, is cut off): one timer that, when due, fails aiohttp's
-wait for the head the way aiohttp's own read timer does (`set_exception` on the
-connection's protocol), cheaper than a second cancel scope per stream. A blocking
-call's head is bounded by aiohttp's read timer (any silence on the socket) and by its
-`total`, like the rest of it. How far a failed attempt got
+attempt is then bounded by `Timeout.read` from the moment its connection is ready to
+the end of its response head (a server that sends its headers one byte a second, or
+never finishes them, is cut off): an entry in the client's `Deadlines` that, when due,
+fails aiohttp's wait for the head the way aiohttp's own read timer does
+(`set_exception` on the connection's protocol), cheaper than that timer (two per
+blocking call) or a second cancel scope. How far a failed attempt got
 (`APIConnectionError.stage`) decides whether it may be retried.
 
-Only the pool the SDK creates does this; with a session passed in, pool waits and
-stream heads are bounded by `total` alone and no disconnect counts as stale.
+Only the pool the SDK creates does this; with a session passed in, pool waits are
+bounded by `total` alone, a blocking call's head by aiohttp's read timer, a stream's
+by `total`, and no disconnect counts as stale.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from contextvars import Context, ContextVar
 from typing import Any
@@ -30,8 +31,8 @@ import anyio
 from aiohttp.connector import Connection
 
 from ._config import Timeout
+from ._deadlines import Deadlines
 from ._errors import APIConnectionError, APITimeoutError
-from ._timers import call_at
 
 __all__ = ["Attempt", "PoolConnector", "current_attempt"]
 
@@ -40,11 +41,12 @@ current_attempt: ContextVar[Attempt | None] = ContextVar("pulseai_attempt", defa
 
 
 class Attempt:
-    """The state of one attempt; `_head_timer` bounds a stream's wait for its response
-    head (`finish()` stops it)."""
+    """The state of one attempt; `head` (seconds, or None) bounds its wait for the
+    response head once its connection is ready (`finish()` ends the bound)."""
 
     __slots__ = (
-        "_head_timer",
+        "_deadlines",
+        "_head_bound",
         "head",
         "head_expired",
         "pool_expired",
@@ -53,12 +55,11 @@ class Attempt:
         "timeout",
     )
 
-    def __init__(self, timeout: Timeout, *, stream: bool) -> None:
+    def __init__(self, timeout: Timeout, *, head: float | None, deadlines: Deadlines) -> None:
         self.timeout = timeout
-        # A blocking call's head is bounded by aiohttp's read timer and its `total`; a
-        # stream's by `read`, since its `total` may be long.
-        self.head = timeout.read if stream else None
-        self._head_timer: asyncio.TimerHandle | None = None
+        self.head = head
+        self._deadlines = deadlines
+        self._head_bound: int | None = None
         self.head_expired = False
         self.pool_expired = False
         self.queued = False
@@ -70,12 +71,14 @@ class Attempt:
         return self.head_expired or self.pool_expired
 
     def _bound_head(self, protocol: Any, seconds: float) -> None:
-        """From now on the response head must start within `seconds`."""
-        loop = asyncio.get_running_loop()
-        self._head_timer = call_at(loop, loop.time() + seconds, self._head_ran_out, protocol)
+        """From now on the response head must come within `seconds`."""
+        self._head_bound = self._deadlines.add(
+            asyncio.get_running_loop().time() + seconds,
+            functools.partial(self._head_ran_out, protocol),
+        )
 
     def _head_ran_out(self, protocol: Any) -> None:
-        self._head_timer = None
+        self._head_bound = None
         self.head_expired = True
         # what aiohttp's own read timer does: the wait for the head raises, and the
         # connection is closed, never pooled
@@ -83,9 +86,9 @@ class Attempt:
 
     def finish(self) -> None:
         """The attempt got its head or failed: its head bound ends."""
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        if self._head_bound is not None:
+            self._deadlines.discard(self._head_bound)
+            self._head_bound = None
 
     def timed_out(self, where: str) -> APITimeoutError:
         """The error for this attempt's pool or head bound running out."""
@@ -146,8 +149,9 @@ class PoolConnector(aiohttp.TCPConnector):
         protocol = connection.protocol
         if attempt.head is not None:
             attempt._bound_head(protocol, attempt.head)  # the response must start within `read`
-        attempt.reused = protocol in self._handed_out
-        self._handed_out.add(protocol)
+        attempt.reused = reused = protocol in self._handed_out
+        if not reused:  # (a WeakSet makes a new weak reference on every add)
+            self._handed_out.add(protocol)
         return connection
 
     async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:

@@ -187,9 +187,11 @@ class AsyncPulse:
         self._retry_policy = policy
         self._default_headers = check_headers("default_headers", default_headers)
         self._hooks = Hooks(hooks)
+        self._lifecycle = Lifecycle()  # shared with `with_options` copies
         self._transport = Transport(
             base_url=url,
             signer=signer or TimestampSigner(),
+            deadlines=self._lifecycle.deadlines,
             max_connections=max_connections,
             max_connections_per_host=max_connections_per_host,
             session=session,
@@ -198,7 +200,6 @@ class AsyncPulse:
         )
         self._owns_transport = True
         self._resources: dict[str, Resource] = {}
-        self._lifecycle = Lifecycle()  # shared with `with_options` copies
 
     # --- configuration ----------------------------------------------------------------
 
@@ -557,12 +558,14 @@ class AsyncPulse:
         response: aiohttp.ClientResponse,
         request: PreparedRequest,
         options: RequestOptions,
+        timeout: Timeout,
         what: str,
     ) -> bytes:
-        """The whole body, bounded by `max_response_size` (per call, else the client's)."""
+        """The whole body, bounded by `max_response_size` (per call, else the client's)
+        and each wait for its next chunk by `read`."""
         limit = options.get("max_response_size", self._max_response_size)
         try:
-            return await read_body(response, limit, what)
+            return await read_body(response, limit, what, self._lifecycle.deadlines, timeout.read)
         except TRANSPORT_ERRORS as exc:
             failure = translate(exc, request)  # raised outside: no aiohttp __context__
         finally:
@@ -608,7 +611,7 @@ class AsyncPulse:
         try:
             with self._lifecycle.call(what, timeout.total) as call_scope:
                 response = await self._send(request, options, timeout, call_scope, trace)
-                raw = await self._read(response, request, options, what)
+                raw = await self._read(response, request, options, timeout, what)
             if type_ is None or (empty_is_none and not raw.strip()):
                 result = None
             else:

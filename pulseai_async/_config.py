@@ -31,10 +31,10 @@ class Timeout(msgspec.Struct, frozen=True, kw_only=True):
     `total` bounds a whole non-streaming call, retries and their waits included; for a
     stream it bounds the start (everything up to its status line and headers, retries
     included). `read` bounds each silence of the server (it pings a stream every 10 s,
-    so silence means a dead peer): for a blocking call any silence once the request is
-    sent; for a stream the wait for its response head once the connection is ready (a
-    head sent one byte a second is cut off), then each wait of the reader for the next
-    chunk (time spent on an event does not count: what arrived meanwhile is never
+    so silence means a dead peer): the wait for the response head once the connection
+    is ready (a head sent one byte a second is cut off; an upload's wait starts once
+    its body is sent), then each wait of the reader for the body's next chunk (for a
+    stream, time spent on an event does not count: what arrived meanwhile is never
     lost). `pool` bounds the wait for a free connection when `max_connections` are
     busy. A stream's body is not bounded by `total`, since a
     long answer is not an error: set `stream` to bound its whole duration and

@@ -10,15 +10,12 @@ the body of a blocking call, and the start of a stream (whose body has the strea
 bounds instead). When it passes, the call's scope is cancelled, by one timer for all of
 a client's calls (`Deadlines`): a deadline on each scope would put a timer per call on
 the event loop, whose heap of timers compares them in Python, and that cost more than
-the rest of the scope. aiohttp's own total timer would cost more still (it is
-re-entered on every read of the body).
+the rest of the scope (`_deadlines.py`). aiohttp's own total timer would cost more
+still (it is re-entered on every read of the body).
 """
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
 import math
 import weakref
 from types import TracebackType
@@ -26,8 +23,8 @@ from typing import Protocol
 
 import anyio
 
+from ._deadlines import Deadlines
 from ._errors import APITimeoutError, ClientClosedError, PulseError
-from ._timers import call_at
 
 __all__ = ["CallScope", "Lifecycle"]
 
@@ -81,67 +78,6 @@ class Lifecycle:
         self._streams.clear()
 
 
-class Deadlines:
-    """The deadlines of a client's running calls, kept by one timer armed at the
-    earliest: when it fires, it cancels the scopes whose time came and re-arms at the
-    next. A call that ends before its deadline leaves its entry behind, dropped when
-    the timer reaches it or when the heap is mostly such entries."""
-
-    __slots__ = ("__weakref__", "_armed_at", "_handle", "_heap", "_live", "_numbers")
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int]] = []  # (deadline, number), compared in C
-        self._live: dict[int, anyio.CancelScope] = {}  # the calls still running
-        self._numbers = itertools.count()
-        self._handle: asyncio.TimerHandle | None = None
-        self._armed_at = math.inf
-
-    def add(self, deadline: float, scope: anyio.CancelScope) -> int:
-        """Cancel `scope` at `deadline` (on the loop's clock) unless `discard`ed first."""
-        number = next(self._numbers)
-        heap, live = self._heap, self._live
-        live[number] = scope
-        heapq.heappush(heap, (deadline, number))
-        if len(heap) > 2 * len(live) + 64:  # mostly calls that ended: drop them
-            heap[:] = [entry for entry in heap if entry[1] in live]
-            heapq.heapify(heap)
-        if deadline < self._armed_at:
-            self._arm(deadline)
-        return number
-
-    def discard(self, number: int) -> None:
-        self._live.pop(number, None)
-
-    def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-        self._armed_at = math.inf
-
-    def _arm(self, at: float) -> None:
-        self.stop()
-        self._armed_at = at
-        self._handle = call_at(asyncio.get_running_loop(), at, _fire, weakref.ref(self))
-
-    def _fire(self) -> None:
-        self._handle = None
-        self._armed_at = math.inf
-        now = asyncio.get_running_loop().time()
-        heap, live = self._heap, self._live
-        while heap and (heap[0][0] <= now or heap[0][1] not in live):
-            scope = live.pop(heapq.heappop(heap)[1], None)
-            if scope is not None:
-                scope.cancel()
-        if heap:
-            self._arm(heap[0][0])
-
-
-def _fire(deadlines: weakref.ref[Deadlines]) -> None:
-    alive = deadlines()
-    if alive is not None:
-        alive._fire()
-
-
 class CallScope:
     """One call's cancel scope; `with lifecycle.call(what, total) as scope:`.
     `scope.deadline` is the call's deadline (on anyio's clock; `math.inf` without a
@@ -173,7 +109,7 @@ class CallScope:
         self._scope.__enter__()
         self._lifecycle._scopes.add(self._scope)
         if self._total is not None:
-            self._deadline_number = self._lifecycle.deadlines.add(self.deadline, self._scope)
+            self._deadline_number = self._lifecycle.deadlines.add(self.deadline, self._scope.cancel)
         return self
 
     def cause_of(self, error: BaseException) -> str:

@@ -20,6 +20,7 @@ import msgspec
 from ._attempt import Attempt, PoolConnector, current_attempt
 from ._body import ERROR_BODY_LIMIT, read_at_most
 from ._config import Timeout
+from ._deadlines import Deadlines
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -91,14 +92,15 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
 
 
 @functools.lru_cache(maxsize=128)
-def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
+def _client_timeout(timeout: Timeout, reads: bool) -> aiohttp.ClientTimeout:
     """aiohttp's part of the timeouts, the same for every attempt under one `Timeout`,
-    so built once: connecting, and for a blocking call each silence while reading. The
+    so built once: connecting, and, where `reads`, each silence while reading. The
     call's `total` cancels its scope when due (`Lifecycle.call`), which bounds its
-    retries and its body too; a stream's head is bounded by its `Attempt` and its body
-    by `BodyBounds` (cheaper per chunk than aiohttp's read timer)."""
+    retries and its body too. The SDK bounds the rest itself, cheaper than aiohttp's
+    read timer (two timers per call, one more per chunk): the response head by the
+    `Attempt`, a blocking body by `read_body`, a stream's body by `BodyBounds`."""
     return aiohttp.ClientTimeout(
-        sock_connect=timeout.connect, sock_read=None if stream else timeout.read
+        sock_connect=timeout.connect, sock_read=timeout.read if reads else None
     )
 
 
@@ -110,6 +112,7 @@ class Transport:
         *,
         base_url: str,
         signer: Signer,
+        deadlines: Deadlines,
         max_connections: int,
         max_connections_per_host: int,
         session: aiohttp.ClientSession | None,
@@ -118,6 +121,7 @@ class Transport:
     ) -> None:
         self.base_url = base_url
         self.signer = signer
+        self.deadlines = deadlines
         self._max_connections = max_connections
         self._max_per_host = max_connections_per_host
         self._tls = tls
@@ -185,9 +189,19 @@ class Transport:
         raises otherwise. Only 2xx is success: a 3xx is a `RedirectError`, never
         followed (the key must not travel to another host)."""
         headers = {**request.headers, **self.sign(request)}
-        body: Any = request.body() if callable(request.body) else request.body
+        body: Any = request.body
+        upload = callable(body)
+        if upload:
+            body = body()
         started = time.perf_counter()
-        attempt = Attempt(timeout, stream=stream)
+        # The head is bounded from when the connection is ready (a JSON body is written
+        # at once), by the SDK's pool; a blocking upload's from when its body is written
+        # and a passed-in session's by aiohttp's read timer. A stream's `total` may be
+        # long: its head always has the `read` bound, where the pool is the SDK's.
+        aiohttp_reads = not stream and (upload or not self._owns_session)
+        attempt = Attempt(
+            timeout, head=None if aiohttp_reads else timeout.read, deadlines=self.deadlines
+        )
         token = current_attempt.set(attempt)
         failure: APIConnectionError | None = None
         try:
@@ -197,7 +211,7 @@ class Transport:
                 params=request.params or None,
                 headers=headers,
                 data=body,
-                timeout=_client_timeout(timeout, stream),
+                timeout=_client_timeout(timeout, aiohttp_reads),
                 allow_redirects=False,
             )
         except TRANSPORT_ERRORS as exc:
@@ -228,7 +242,7 @@ class Transport:
             return response
         raw = b""
         try:
-            raw, _ = await read_at_most(response, ERROR_BODY_LIMIT)
+            raw, _ = await read_at_most(response, ERROR_BODY_LIMIT, self.deadlines, timeout.read)
         except TRANSPORT_ERRORS as exc:
             failure = translate(exc, request)
             failure.stage = "answered"  # the status line came: never sent again

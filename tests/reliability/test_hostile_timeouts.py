@@ -15,9 +15,10 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import anyio
 import msgspec
 import pytest
@@ -26,7 +27,7 @@ from aiohttp import web
 import pulseai_async as pa
 
 from ..conftest import Serve, checked_out
-from .raw_http import Connection, RawServer, unconnectable
+from .raw_http import OK_JSON, Connection, RawServer, unconnectable
 
 pytestmark = pytest.mark.anyio
 
@@ -205,6 +206,132 @@ async def test_a_blocking_calls_response_head_is_bounded_by_total(handler: Any) 
     assert 1.4 <= elapsed.seconds < 1.5 + MARGIN
     assert caught.value.phase == "total"
     assert server.requests == 1
+
+
+@pytest.mark.parametrize("handler", [trickle_head, unfinished_head])
+async def test_a_blocking_calls_response_head_is_bounded_by_read(handler: Any) -> None:
+    async with RawServer(handler) as server:
+        timeout = pa.Timeout(read=1.5)  # total stays at its default, 600 s
+        async with pa.AsyncPulse("app-k", base_url=server.base_url, timeout=timeout) as pulse:
+            with Elapsed() as elapsed, pytest.raises(pa.APITimeoutError) as caught:
+                await pulse.chat.send("q", user="u")
+            assert checked_out(pulse) == 0
+    # before: aiohttp's read timer started again at every byte of a trickling head
+    assert 1.4 <= elapsed.seconds < 1.5 + MARGIN
+    assert caught.value.phase == "read"
+    assert server.requests == 1  # a POST that was sent is not sent again
+
+
+def body_in_pieces(pause: float, pieces: int = 5) -> Callable[[Connection], Awaitable[None]]:
+    """A handler answering each request with a JSON body sent in `pieces`, `pause` s apart."""
+
+    async def handler(connection: Connection) -> None:
+        while await connection.read_request() is not None:
+            body = OK_JSON
+            await connection.send(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body)
+            )
+            size = -(-len(body) // pieces)
+            for start in range(0, len(body), size):
+                await asyncio.sleep(pause)
+                await connection.send(body[start : start + size])
+
+    return handler
+
+
+async def test_a_blocking_body_that_goes_silent_is_bounded_by_read() -> None:
+    async with (
+        RawServer(body_in_pieces(30)) as server,
+        pa.AsyncPulse("app-k", base_url=server.base_url, timeout=pa.Timeout(read=1)) as pulse,
+    ):
+        with Elapsed() as elapsed, pytest.raises(pa.APITimeoutError) as caught:
+            await pulse.chat.send("q", user="u")
+        assert checked_out(pulse) == 0
+    assert 0.9 <= elapsed.seconds < 1 + MARGIN
+    assert caught.value.phase == "read"
+    assert server.requests == 1
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_an_error_bodys_silence_is_bounded_by_read(streaming: bool) -> None:
+    # before: a stream's error body was bounded by `total` alone (600 s by default)
+    async def handler(connection: Connection) -> None:
+        await connection.read_request()
+        await connection.send(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 200\r\n\r\n{"code": "invalid_param", '
+        )
+        await asyncio.sleep(30)
+
+    async with (
+        RawServer(handler) as server,
+        pa.AsyncPulse("app-k", base_url=server.base_url, timeout=pa.Timeout(read=1)) as pulse,
+    ):
+        with Elapsed() as elapsed, pytest.raises(pa.APITimeoutError) as caught:
+            if streaming:
+                await read_stream(pulse)
+            else:
+                await pulse.chat.send("q", user="u")
+        assert checked_out(pulse) == 0
+    assert 0.9 <= elapsed.seconds < 1 + MARGIN
+    assert caught.value.phase == "read"
+
+
+async def test_read_bounds_each_wait_of_a_blocking_body_not_the_whole_of_it() -> None:
+    # five pieces 0.4 s apart: 2 s in all, each wait well under the 1 s read bound
+    async with (
+        RawServer(body_in_pieces(0.4)) as server,
+        pa.AsyncPulse("app-k", base_url=server.base_url, timeout=pa.Timeout(read=1)) as pulse,
+    ):
+        with Elapsed() as elapsed:
+            reply = await pulse.chat.send("q", user="u")
+        assert reply.answer == "ok"
+        assert (await pulse.chat.send("q", user="u")).answer == "ok"  # and again, pooled
+    assert elapsed.seconds >= 2
+    assert server.connections == 1
+
+
+async def test_an_uploads_read_bound_starts_once_its_body_is_sent(serve: Serve) -> None:
+    # An upload slower than `read` is not a silent server: the bound on its answer
+    # counts from the end of the upload.
+    class SlowFile:
+        def __init__(self) -> None:
+            self.chunks = [b"x" * 1000] * 4
+
+        async def read(self, size: int = -1, /) -> bytes:
+            await asyncio.sleep(0.5)
+            return self.chunks.pop() if self.chunks else b""
+
+    async def upload(request: web.Request) -> web.Response:
+        form = await request.post()
+        assert len(form["file"].file.read()) == 4000  # type: ignore[union-attr]
+        return web.json_response({"id": "f-1", "name": "slow.txt", "size": 4000})
+
+    app = web.Application()
+    app.router.add_post("/v1/files/upload", upload)
+    async with pa.AsyncPulse(
+        "app-k", base_url=await serve(app), timeout=pa.Timeout(read=1)
+    ) as pulse:
+        with Elapsed() as elapsed:
+            uploaded = await pulse.files.upload(("slow.txt", SlowFile()), user="u")
+    assert uploaded.id == "f-1"
+    assert elapsed.seconds >= 2
+
+
+async def test_a_passed_in_sessions_blocking_head_is_bounded_by_read() -> None:
+    # no SDK pool to bound the head: aiohttp's read timer does it
+    async with (
+        RawServer(unfinished_head) as server,
+        aiohttp.ClientSession() as session,
+        pa.AsyncPulse(
+            "app-k", base_url=server.base_url, timeout=pa.Timeout(read=1), session=session
+        ) as pulse,
+    ):
+        with Elapsed() as elapsed, pytest.raises(pa.APITimeoutError) as caught:
+            await pulse.chat.send("q", user="u")
+    assert 0.9 <= elapsed.seconds < 1 + MARGIN
+    assert caught.value.phase == "read"
 
 
 async def test_each_calls_total_holds_among_calls_of_other_totals(serve: Serve) -> None:
