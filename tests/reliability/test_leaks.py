@@ -155,14 +155,15 @@ class _RequestState:
 _request_state: contextvars.ContextVar[_RequestState] = contextvars.ContextVar("request_state")
 
 
-@pytest.mark.parametrize("call", [_read_to_the_end, _broken_off, _cut_mid_way, _audio])
-async def test_a_finished_stream_keeps_nothing_of_its_callers_context(
+@pytest.mark.parametrize("call", [_read_to_the_end, _broken_off, _cut_mid_way, _audio, _blocking])
+async def test_a_finished_call_keeps_nothing_of_its_callers_context(
     pulse: pa.AsyncPulse, emulator: Emulator, call: Any
 ) -> None:
     # asyncio runs a timer in a copy of the context it was armed in, and a cancelled
     # timer stays on the loop until its time comes: the stream's read bound (300 s) and
     # the call's total, armed in a web handler's task, kept that request's context
-    # variables alive for minutes after the stream ended.
+    # variables alive for minutes after the stream ended; a blocking call's read bound
+    # was aiohttp's timer, which did the same.
     await pulse.chat.send("q", user="u")  # a pooled connection, opened outside the handler
     timed = pulse.with_options(timeout=pa.Timeout(total=120.0, read=300.0))
 
