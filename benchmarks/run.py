@@ -681,10 +681,17 @@ def load_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     )
     kept = _get(report, "paced", "ours", "tokens_per_stream_s")
     wanted = 1000 / SCENARIOS["paced"]["full"]["pace"]
+    cpu, wall = _get(report, "paced", "ours", "cpu_s"), _get(report, "paced", "ours", "wall_s")
     if kept is not None and kept < 0.9 * wanted:
         latency["note"] = (
             f"the server kept {kept:.0f} of {wanted:.0f} tokens/s per stream: the machine "
             "was saturated, so this latency is queueing for a CPU (see the floor's)"
+        )
+    elif cpu is not None and wall and cpu > 0.9 * wall:
+        # one event loop on one core: events queue up once it is always busy
+        latency["note"] = (
+            f"the client used {cpu:.1f} s of CPU in {wall:.1f} s: its one core was "
+            "saturated, so this latency is queueing for it (see the floor's)"
         )
     # The same bound where the machine is not saturated: what the SDK itself adds.
     carried = judged(
