@@ -21,7 +21,6 @@ by `total`, and no disconnect counts as stale.
 from __future__ import annotations
 
 import asyncio
-import functools
 import weakref
 from contextvars import Context, ContextVar
 from typing import Any
@@ -47,6 +46,8 @@ class Attempt:
     __slots__ = (
         "_deadlines",
         "_head_bound",
+        "_loop",
+        "_protocol",
         "head",
         "head_expired",
         "pool_expired",
@@ -55,11 +56,20 @@ class Attempt:
         "timeout",
     )
 
-    def __init__(self, timeout: Timeout, *, head: float | None, deadlines: Deadlines) -> None:
+    def __init__(
+        self,
+        timeout: Timeout,
+        *,
+        head: float | None,
+        deadlines: Deadlines,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.timeout = timeout
         self.head = head
         self._deadlines = deadlines
+        self._loop = loop
         self._head_bound: int | None = None
+        self._protocol: Any = None
         self.head_expired = False
         self.pool_expired = False
         self.queued = False
@@ -72,17 +82,15 @@ class Attempt:
 
     def _bound_head(self, protocol: Any, seconds: float) -> None:
         """From now on the response head must come within `seconds`."""
-        self._head_bound = self._deadlines.add(
-            asyncio.get_running_loop().time() + seconds,
-            functools.partial(self._head_ran_out, protocol),
-        )
+        self._protocol = protocol
+        self._head_bound = self._deadlines.add(self._loop.time() + seconds, self._head_ran_out)
 
-    def _head_ran_out(self, protocol: Any) -> None:
+    def _head_ran_out(self) -> None:
         self._head_bound = None
         self.head_expired = True
         # what aiohttp's own read timer does: the wait for the head raises, and the
         # connection is closed, never pooled
-        protocol.set_exception(aiohttp.SocketTimeoutError("no response head within read"))
+        self._protocol.set_exception(aiohttp.SocketTimeoutError("no response head within read"))
 
     def finish(self) -> None:
         """The attempt got its head or failed: its head bound ends."""

@@ -21,7 +21,7 @@ import aiohttp
 from ._deadlines import Deadlines
 from ._errors import ResponseTooLargeError
 
-__all__ = ["ERROR_BODY_LIMIT", "read_at_most", "read_body"]
+__all__ = ["ERROR_BODY_LIMIT", "arrived_body", "read_at_most", "read_body"]
 
 ERROR_BODY_LIMIT = 64 * 1024
 """How much of an error status's body is read (and kept) at most."""
@@ -72,6 +72,20 @@ def _silence_ran_out(content: aiohttp.StreamReader, read: float) -> None:
     content.set_exception(error)
 
 
+def arrived_body(response: aiohttp.ClientResponse, limit: int, what: str) -> bytes | None:
+    """The whole body if all of it has arrived already, as most short answers do with
+    their head (read without a coroutine or a wait), else None, with nothing read; or
+    `ResponseTooLargeError` once it is known to exceed `limit`."""
+    content = response.content
+    if not content.is_eof():
+        return None
+    _check_length(response, limit, what)
+    body = content.read_nowait()  # (it raises a failure set on the stream)
+    if len(body) > limit:
+        raise _too_large(what, response.status, limit, "")
+    return body
+
+
 async def read_body(
     response: aiohttp.ClientResponse,
     limit: int,
@@ -82,14 +96,20 @@ async def read_body(
     """The whole body, or `ResponseTooLargeError` once it is known to exceed `limit`:
     at once from `Content-Length` (of an uncompressed body), else when the bytes
     decompressed so far pass it."""
-    length = response.content_length
-    compressed = response.headers.get("Content-Encoding", "identity") not in ("identity", "")
-    if length is not None and length > limit and not compressed:
-        raise _too_large(what, response.status, limit, f" (its Content-Length is {length})")
+    _check_length(response, limit, what)
     parts, complete = await _read_parts(response, limit, deadlines, read)
     if not complete:  # (the bytes read so far are dropped, not joined)
         raise _too_large(what, response.status, limit, "")
     return b"".join(parts)
+
+
+def _check_length(response: aiohttp.ClientResponse, limit: int, what: str) -> None:
+    """Refuse a body whose `Content-Length` (of an uncompressed body) exceeds `limit`."""
+    length = response.content_length
+    if length is not None and length > limit:
+        encoding = response.headers.get("Content-Encoding", "identity")
+        if encoding in ("identity", ""):
+            raise _too_large(what, response.status, limit, f" (its Content-Length is {length})")
 
 
 def _too_large(what: str, status: int, limit: int, detail: str) -> ResponseTooLargeError:

@@ -8,7 +8,6 @@ call these.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
@@ -17,7 +16,7 @@ import aiohttp
 import anyio
 import msgspec
 
-from ._body import read_body
+from ._body import arrived_body, read_body
 from ._config import (
     API_KEY_ENV,
     DEFAULT_MAX_CONNECTIONS,
@@ -32,6 +31,7 @@ from ._config import (
     resolve_api_key,
     resolve_base_url,
 )
+from ._decoding import decode
 from ._errors import (
     APIStatusError,
     PulseError,
@@ -53,7 +53,6 @@ from ._secrets import scrub
 from ._signing import Signer, TimestampSigner
 from ._transport import (
     TRANSPORT_ERRORS,
-    USER_AGENT,
     PreparedRequest,
     Transport,
     release,
@@ -103,11 +102,6 @@ class _Unchanged:
 
 
 _NOT_GIVEN: Any = _Unchanged()
-
-
-@functools.cache
-def _decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(type_, strict=False)
 
 
 class AsyncPulse:
@@ -183,6 +177,7 @@ class AsyncPulse:
         )
         # an optional fast path of the gate's (looked up once, not per attempt)
         self._try_acquire: Callable[[str], bool] | None = getattr(self._gate, "try_acquire", None)
+        self._release_now: Callable[..., None] | None = getattr(self._gate, "release_now", None)
         self._timeout = coerce_timeout(timeout)
         self._retry_policy = policy
         self._default_headers = check_headers("default_headers", default_headers)
@@ -373,12 +368,7 @@ class AsyncPulse:
         if key is None:
             env = API_KEY_ENV if scope == "app" else KNOWLEDGE_API_KEY_ENV
             raise PulseValidationError(f"this call needs the {scope} API key ({env})")
-        headers = {
-            "Authorization": f"Bearer {key}",
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-            **self._default_headers,
-        }
+        headers = {"Authorization": f"Bearer {key}", **self._default_headers}
         # (Every merge and copy below is skipped when there is nothing to add: this runs
         # once per request, and most requests have no extras.)
         extra_body = options.get("extra_body")
@@ -529,7 +519,11 @@ class AsyncPulse:
             return response
         finally:
             if gate is not None:
-                await gate.release(request.quota, answered=answered)
+                release_now = self._release_now
+                if release_now is not None:
+                    release_now(request.quota, answered=answered)
+                else:
+                    await gate.release(request.quota, answered=answered)
 
     async def _rate_limited(self, quota: str, exc: RateLimitError) -> None:
         """Close the gate of `quota` after a 429 (or an in-stream rate-limit error);
@@ -540,7 +534,7 @@ class AsyncPulse:
 
     def _decode(self, raw: bytes, type_: Any, status: int, what: str) -> Any:
         try:
-            return _decoder_for(type_).decode(raw)
+            return decode(raw, type_)
         except (msgspec.DecodeError, RecursionError) as exc:
             failure = ResponseDecodeError(
                 f"{what}: the {status} response does not decode as "
@@ -565,7 +559,12 @@ class AsyncPulse:
         and each wait for its next chunk by `read`."""
         limit = options.get("max_response_size", self._max_response_size)
         try:
-            return await read_body(response, limit, what, self._lifecycle.deadlines, timeout.read)
+            body = arrived_body(response, limit, what)
+            if body is None:
+                body = await read_body(
+                    response, limit, what, self._lifecycle.deadlines, timeout.read
+                )
+            return body
         except TRANSPORT_ERRORS as exc:
             failure = translate(exc, request)  # raised outside: no aiohttp __context__
         finally:

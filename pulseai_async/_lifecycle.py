@@ -16,6 +16,7 @@ still (it is re-entered on every read of the body).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import weakref
 from types import TracebackType
@@ -100,9 +101,11 @@ class CallScope:
         self._lifecycle = lifecycle
         self._what = what
         self._total = total
-        self.deadline = math.inf if total is None else anyio.current_time() + total
+        # the loop's clock, which is anyio's (`anyio.current_time()` finds the loop by
+        # asking which library runs, twice: two system calls on Python 3.11)
+        self.deadline = math.inf if total is None else asyncio.get_running_loop().time() + total
         self.waiting_for_gate = False
-        self._scope = anyio.CancelScope()
+        self._scope = _new_cancel_scope()
         self._deadline_number: int | None = None
 
     def __enter__(self) -> CallScope:
@@ -118,7 +121,7 @@ class CallScope:
         if isinstance(error, anyio.get_cancelled_exc_class()):
             if self._lifecycle.closed:
                 return "ClientClosedError"
-            if anyio.current_time() >= self.deadline:
+            if asyncio.get_running_loop().time() >= self.deadline:
                 return "APITimeoutError"
         return type(error).__name__
 
@@ -149,3 +152,19 @@ class CallScope:
             ) from None
         if closed and isinstance(exc, PulseError) and not isinstance(exc, ClientClosedError):
             raise ClientClosedError(self._what) from None
+
+
+_cancel_scope_class: type[anyio.CancelScope] | None = None
+
+
+def _new_cancel_scope() -> anyio.CancelScope:
+    """`anyio.CancelScope()`. Its constructor looks up the running backend every time
+    (a system call on Python 3.11) to build that backend's subclass, whose own
+    constructor takes the same arguments; aiohttp runs on asyncio only, so the class
+    found the first time is the class every time."""
+    global _cancel_scope_class
+    if _cancel_scope_class is None:
+        scope = anyio.CancelScope()
+        _cancel_scope_class = type(scope)
+        return scope
+    return _cancel_scope_class()

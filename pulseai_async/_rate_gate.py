@@ -65,7 +65,9 @@ class RateLimitGate(Protocol):
     A gate may also have `try_acquire(key) -> bool`, an `acquire` that does not wait
     (True: acquired; False: nothing done). The client tries it first and awaits
     `acquire`, bounded by the call's timeout, only when it says False, which spares
-    the common, open case a cancel scope and a timer.
+    the common, open case a cancel scope and a timer. Likewise a gate whose `release`
+    never waits may have `release_now(key, *, answered)`, which the client calls
+    instead of awaiting `release`.
     """
 
     async def acquire(self, key: str) -> None:
@@ -183,9 +185,13 @@ class LocalRateLimitGate:
             raise
 
     async def release(self, key: str, *, answered: bool) -> None:
+        self.release_now(key, answered=answered)
+
+    def release_now(self, key: str, *, answered: bool) -> None:
+        """`release`, which never waits here."""
         quota = self._quotas.get(key) or self._quota(key)
+        now = time.monotonic()
         if answered:
-            now = time.monotonic()
             accepted = quota.accepted
             accepted.append(now)
             if accepted[0] < now - WINDOW:
@@ -194,7 +200,7 @@ class LocalRateLimitGate:
                 if not quota.growth:
                     quota.grow_at = now + SETTLE
                 quota.growth += 1
-        self._leave_window(quota)
+        self._leave_window(quota, now)
 
     async def refused(self, key: str, retry_after: float) -> None:
         self.close(key, retry_after, accepted_per_s=None)
@@ -263,17 +269,17 @@ class LocalRateLimitGate:
                 self._leave_window(quota)
             raise
 
-    def _leave_window(self, quota: _Quota) -> None:
+    def _leave_window(self, quota: _Quota, now: float | None = None) -> None:
         quota.in_flight -= 1
-        if quota.growth and time.monotonic() >= quota.grow_at:
+        if quota.growth and (time.monotonic() if now is None else now) >= quota.grow_at:
             quota.window += quota.growth
             quota.growth = 0
         if quota.waiters and quota.in_flight < quota.window:
             loop = asyncio.get_running_loop()
-            now = loop.time()
+            at = loop.time()  # (the window's waits are on the loop's clock)
             while quota.waiters and quota.in_flight < quota.window:
-                self._let_in_first(quota, now)
-            self._arm_admission(quota, loop, now + SETTLE)
+                self._let_in_first(quota, at)
+            self._arm_admission(quota, loop, at + SETTLE)
 
     @staticmethod
     def _let_in_first(quota: _Quota, now: float) -> None:

@@ -7,6 +7,7 @@ import time
 import uuid
 from decimal import Decimal
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -295,6 +296,42 @@ async def test_headers_signing_and_extras_reach_the_server(emulator: Emulator) -
     assert request.query == {"debug": "1"}
     assert request.json()["trace"] is True
     assert "authorization" not in headers and "x-signature" not in headers  # never recorded
+
+
+@pytest.mark.parametrize("own_session", [False, True], ids=["sdk_pool", "passed_in_session"])
+async def test_every_request_names_the_sdk_and_the_media_type_it_accepts(
+    emulator: Emulator, own_session: bool
+) -> None:
+    # With the SDK's own pool these are the session's defaults; a session passed in
+    # has its own, so each request carries them.
+    session = aiohttp.ClientSession() if own_session else None
+    try:
+        async with emulator.client(session=session) as pulse:
+            await pulse.chat.send("hi", user="u")
+            async with pulse.chat.stream("hi", user="u") as stream:
+                await stream.final_text()
+    finally:
+        if session is not None:
+            await session.close()
+    accepts = ["application/json", "text/event-stream"]
+    for request, accept in zip(emulator.requests[-2:], accepts, strict=True):
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        assert headers["user-agent"].startswith("pulseai-async/")
+        assert headers["accept"] == accept
+        assert headers["x-timestamp"].isdigit()
+
+
+async def test_a_user_agent_of_ones_own_replaces_the_sdks(emulator: Emulator) -> None:
+    async with emulator.client(default_headers={"User-Agent": "my-bot/2.0"}) as pulse:
+        await pulse.chat.send("hi", user="u")
+        await pulse.with_options(default_headers={"User-Agent": "my-bot/3.0"}).chat.send(
+            "hi", user="u"
+        )
+    sent = [
+        [v for k, v in request.headers.items() if k.lower() == "user-agent"]
+        for request in emulator.requests[-2:]
+    ]
+    assert sent == [["my-bot/2.0"], ["my-bot/3.0"]]
 
 
 async def test_hmac_signer_signature_verifies_on_the_server(serve: Serve) -> None:

@@ -179,6 +179,24 @@ async def test_a_finished_call_keeps_nothing_of_its_callers_context(
     assert state() is None
 
 
+async def test_a_blocking_call_leaves_its_tasks_context_variables_as_it_found_them(
+    pulse: pa.AsyncPulse,
+) -> None:
+    # The answer's prices are Decimals, and the first Decimal made in a task stores a
+    # decimal context in that task's context variables, where it stayed (four objects
+    # for the cycle collector to walk) until the task ended: in every web handler or
+    # bot task that made a call.
+    async def handler() -> tuple[set[object], set[object], pa.ChatMessage]:
+        before = set(contextvars.copy_context())
+        reply = await pulse.chat.send("q", user="u")
+        return before, set(contextvars.copy_context()), reply
+
+    # (in a fresh context: this test's own may have a decimal context already)
+    before, after, reply = await asyncio.create_task(handler(), context=contextvars.Context())
+    assert reply.usage is not None and reply.usage.total_price is not None  # (decoded)
+    assert after == before
+
+
 async def test_a_connection_keeps_nothing_of_the_context_it_was_opened_in(
     emulator: Emulator,
 ) -> None:
