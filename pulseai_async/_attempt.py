@@ -142,9 +142,7 @@ class PoolConnector(aiohttp.TCPConnector):
         if attempt is None:
             return await super().connect(req, traces, timeout)
         pool = attempt.timeout.pool
-        # aiohttp's own test for "queue for a free connection" (only worth its cost when
-        # the wait is bounded)
-        if pool is not None and self._available_connections(req.connection_key) <= 0:
+        if pool is not None and self._may_queue(req):
             attempt.queued = True
             with anyio.move_on_after(pool) as waited:
                 connection = await super().connect(req, traces, timeout)
@@ -161,6 +159,15 @@ class PoolConnector(aiohttp.TCPConnector):
         if not reused:  # (a WeakSet makes a new weak reference on every add)
             self._handed_out.add(protocol)
         return connection
+
+    def _may_queue(self, req: Any) -> bool:
+        """Whether aiohttp may queue this request for a free connection (its own test,
+        `_available_connections`), the cheap half first: without a per-host limit only
+        the total counts, and the request's pool key (a tuple built anew each time) is
+        not needed. Only worth asking when the wait is bounded."""
+        if not self.limit_per_host:
+            return 0 < self.limit <= len(self._acquired)
+        return self._available_connections(req.connection_key) <= 0
 
     async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
         """A new connection, made in an empty context: its transport reads in a copy of

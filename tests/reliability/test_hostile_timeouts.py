@@ -489,7 +489,14 @@ async def test_read_still_bounds_a_silence_after_many_chunks(serve: Serve) -> No
 # --- waiting for a connection from a full pool ---------------------------------------------
 
 
-async def test_the_wait_for_a_pooled_connection_is_bounded(serve: Serve) -> None:
+@pytest.mark.parametrize(
+    "limits",
+    [{"max_connections": 2}, {"max_connections": 100, "max_connections_per_host": 2}],
+    ids=["total", "per_host"],
+)
+async def test_the_wait_for_a_pooled_connection_is_bounded(
+    serve: Serve, limits: dict[str, int]
+) -> None:
     arrived = 0
 
     async def held_open(response: web.StreamResponse) -> None:
@@ -500,7 +507,7 @@ async def test_the_wait_for_a_pooled_connection_is_bounded(serve: Serve) -> None
 
     url = await serve(sse_app(held_open))
     timeout = pa.Timeout(pool=0.5)
-    async with pa.AsyncPulse("app-k", base_url=url, max_connections=2, timeout=timeout) as pulse:
+    async with pa.AsyncPulse("app-k", base_url=url, timeout=timeout, **limits) as pulse:
         holders = [pulse.chat.stream("q", user="u") for _ in range(2)]
         for holder in holders:
             await holder.__aenter__()
