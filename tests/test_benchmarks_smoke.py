@@ -91,3 +91,36 @@ async def test_the_storm_benchmark_counts_the_429s_of_both_ways(tmp_path: Path) 
     assert scenario["results"]["independent"]["refused_429"] > 0  # the server did refuse
     names = {target["target"] for target in report["targets"]}
     assert "storm 429s sent: independent retries / gated" in names
+
+
+def test_functions_counts_each_python_function_with_its_callees_once(tmp_path: Path) -> None:
+    # `benchmarks/functions.py` reads callgrind's calls: a function's instructions are
+    # those of its calls from other functions (its trampoline's), never its own
+    # recursive entries, and addresses outside the perf map are not Python functions.
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import functions
+    finally:
+        sys.path.pop(0)
+    perf_map = tmp_path / "perf.map"
+    perf_map.write_text("1000 10 py::outer:/x.py\n2000 10 py::inner:/x.py\n")
+    callgrind_out = tmp_path / "out"
+    callgrind_out.write_text(
+        "fn=(1) 0x0000000000001000\n"
+        "cfn=(2) 0x0000000000002004\n"
+        "calls=3 0\n"
+        "0 700\n"
+        "fn=(2)\n"
+        "cfn=(2)\n"
+        "calls=1 0\n"
+        "0 200\n"
+        "cfn=(3) 0x0000000000009000\n"
+        "calls=1 0\n"
+        "0 50\n"
+        "fn=(4) main\n"
+        "cfn=(1)\n"
+        "calls=1 0\n"
+        "0 1000\n"
+    )
+    counts = functions.inclusive(callgrind_out, functions.PerfMap(perf_map))
+    assert counts == {"outer:/x.py": 1000, "inner:/x.py": 700}

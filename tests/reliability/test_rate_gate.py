@@ -293,6 +293,39 @@ async def test_a_gate_with_only_the_three_coroutines_holds_requests_back(
     assert sent[1] - sent[0] >= 0.95
 
 
+async def test_a_gate_with_release_now_is_released_by_it_once_per_attempt(
+    emulator: Emulator,
+) -> None:
+    class NonWaitingRelease:
+        """A user's gate whose release never waits: it offers `release_now` too."""
+
+        def __init__(self) -> None:
+            self.released: list[bool] = []
+
+        async def acquire(self, key: str) -> None:
+            pass
+
+        async def release(self, key: str, *, answered: bool) -> None:
+            raise AssertionError("release_now was there to call")
+
+        def release_now(self, key: str, *, answered: bool) -> None:
+            self.released.append(answered)
+
+        async def refused(self, key: str, retry_after: float) -> None:
+            pass
+
+    gate = NonWaitingRelease()
+    emulator.faults.add(Fault.http_error(429, retry_after=0).on("/chat-messages").nth(1))
+    async with emulator.client(retry_policy=NO_RETRIES, rate_limit_gate=gate) as pulse:
+        with pytest.raises(pa.RateLimitError):
+            await pulse.chat.send("refused", user="u")
+        emulator.faults.add(Fault.http_error(500).on("/chat-messages").nth(1))
+        with pytest.raises(pa.InternalServerError):
+            await pulse.chat.send("failed", user="u")
+        await pulse.chat.send("answered", user="u")
+    assert gate.released == [False, True, True]  # a refusal is not an answer; a 500 is
+
+
 async def test_a_gate_must_have_the_protocols_methods() -> None:
     with pytest.raises(pa.PulseValidationError, match="rate_limit_gate"):
         pa.AsyncPulse(api_key="app-k", rate_limit_gate=object())  # type: ignore[arg-type]
