@@ -72,18 +72,14 @@ def _silence_ran_out(content: aiohttp.StreamReader, read: float) -> None:
     content.set_exception(error)
 
 
-def arrived_body(response: aiohttp.ClientResponse, limit: int, what: str) -> bytes | None:
-    """The whole body if all of it has arrived already, as most short answers do with
-    their head (read without a coroutine or a wait), else None, with nothing read; or
-    `ResponseTooLargeError` once it is known to exceed `limit`."""
+def arrived_body(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body if all of it has arrived already and is within `limit`, as most
+    short answers are (read without a coroutine or a wait); else None, with nothing
+    read, for `read_body`."""
     content = response.content
-    if not content.is_eof():
+    if not content.is_eof() or content.total_bytes > limit:  # (counted decompressed)
         return None
-    _check_length(response, limit, what)
-    body = content.read_nowait()  # (it raises a failure set on the stream)
-    if len(body) > limit:
-        raise _too_large(what, response.status, limit, "")
-    return body
+    return content.read_nowait()  # (it raises a failure set on the stream)
 
 
 async def read_body(

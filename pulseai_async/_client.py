@@ -559,7 +559,7 @@ class AsyncPulse:
         and each wait for its next chunk by `read`."""
         limit = options.get("max_response_size", self._max_response_size)
         try:
-            body = arrived_body(response, limit, what)
+            body = arrived_body(response, limit)
             if body is None:
                 body = await read_body(
                     response, limit, what, self._lifecycle.deadlines, timeout.read
