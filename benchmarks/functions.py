@@ -24,12 +24,12 @@ import bisect
 import collections
 import json
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from instructions import under_callgrind
+
 ADDRESS = re.compile(r"0x([0-9a-f]+)")
 NAMED = re.compile(r"\((\d+)\)(?: (.*))?")
 
@@ -94,29 +94,10 @@ def counted(
 ) -> collections.Counter[str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        done = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                python,
-                "-X",
-                "perf",
-                str(HERE / "worker.py"),
-                peer,
-                kind,
-                json.dumps(params),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        if "error" in result or not result.get("text_ok", False):
-            raise SystemExit(f"the worker failed: {result}")
-        pid = re.search(r"==(\d+)==", done.stderr)
+        report = under_callgrind([python, "-X", "perf"], str(out), peer, kind, params)
+        pid = re.search(r"==(\d+)==", report)
         if pid is None:
-            raise SystemExit(f"no process id from valgrind:\n{done.stderr[-2000:]}")
+            raise SystemExit(f"no process id from valgrind:\n{report[-2000:]}")
         perf_map = Path(f"/tmp/perf-{pid.group(1)}.map")
         try:
             return inclusive(out, PerfMap(perf_map))

@@ -28,30 +28,39 @@ HERE = Path(__file__).resolve().parent
 EXTRA_EVENTS = 5  # workflow and node start and finish, message_end
 
 
-def collected(peer: str, kind: str, params: dict[str, object]) -> int:
-    """callgrind's instruction total for one worker run."""
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={tmp}/out",
-                sys.executable,
-                str(HERE / "worker.py"),
-                peer,
-                kind,
-                json.dumps(params),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+def under_callgrind(
+    python: list[str], out: str, peer: str, kind: str, params: dict[str, object]
+) -> str:
+    """Run one worker under callgrind (its output to `out`); valgrind's report, once the
+    worker has said every answer was right."""
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            *python,
+            str(HERE / "worker.py"),
+            peer,
+            kind,
+            json.dumps(params),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if "error" in result or not result.get("text_ok", False):
         raise SystemExit(f"the worker failed: {result}")
-    found = re.search(r"Collected : (\d+)", done.stderr)
+    return done.stderr
+
+
+def collected(peer: str, kind: str, params: dict[str, object]) -> int:
+    """callgrind's instruction total for one worker run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = under_callgrind([sys.executable], f"{tmp}/out", peer, kind, params)
+    found = re.search(r"Collected : (\d+)", report)
     if found is None:
-        raise SystemExit(f"no total from callgrind:\n{done.stderr[-2000:]}")
+        raise SystemExit(f"no total from callgrind:\n{report[-2000:]}")
     return int(found.group(1))
 
 
