@@ -92,20 +92,14 @@ async def read_body(
     """The whole body, or `ResponseTooLargeError` once it is known to exceed `limit`:
     at once from `Content-Length` (of an uncompressed body), else when the bytes
     decompressed so far pass it."""
-    _check_length(response, limit, what)
+    length = response.content_length
+    compressed = response.headers.get("Content-Encoding", "identity") not in ("identity", "")
+    if length is not None and length > limit and not compressed:
+        raise _too_large(what, response.status, limit, f" (its Content-Length is {length})")
     parts, complete = await _read_parts(response, limit, deadlines, read)
     if not complete:  # (the bytes read so far are dropped, not joined)
         raise _too_large(what, response.status, limit, "")
     return b"".join(parts)
-
-
-def _check_length(response: aiohttp.ClientResponse, limit: int, what: str) -> None:
-    """Refuse a body whose `Content-Length` (of an uncompressed body) exceeds `limit`."""
-    length = response.content_length
-    if length is not None and length > limit:
-        encoding = response.headers.get("Content-Encoding", "identity")
-        if encoding in ("identity", ""):
-            raise _too_large(what, response.status, limit, f" (its Content-Length is {length})")
 
 
 def _too_large(what: str, status: int, limit: int, detail: str) -> ResponseTooLargeError:
