@@ -21,7 +21,6 @@ by `total`, and no disconnect counts as stale.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from contextvars import Context, ContextVar
 from typing import Any
 
@@ -133,14 +132,11 @@ class Attempt:
 class PoolConnector(aiohttp.TCPConnector):
     """aiohttp's connector, reporting each checkout to the attempt that asked for it."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._handed_out: weakref.WeakSet[Any] = weakref.WeakSet()
-
     async def connect(self, req: Any, traces: Any, timeout: Any) -> Connection:
         attempt = current_attempt.get()
         if attempt is None:
             return await super().connect(req, traces, timeout)
+        attempt.reused = True  # unless aiohttp has to make one (`_create_connection`)
         pool = attempt.timeout.pool
         if pool is not None and self._may_queue(req):
             attempt.queued = True
@@ -152,12 +148,8 @@ class PoolConnector(aiohttp.TCPConnector):
             attempt.queued = False
         else:
             connection = await super().connect(req, traces, timeout)
-        protocol = connection.protocol
-        if attempt.head is not None:
-            attempt._bound_head(protocol, attempt.head)  # the response must start within `read`
-        attempt.reused = reused = protocol in self._handed_out
-        if not reused:  # (a WeakSet makes a new weak reference on every add)
-            self._handed_out.add(protocol)
+        if attempt.head is not None:  # the response must start within `read`
+            attempt._bound_head(connection.protocol, attempt.head)
         return connection
 
     def _may_queue(self, req: Any) -> bool:
@@ -172,7 +164,12 @@ class PoolConnector(aiohttp.TCPConnector):
     async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
         """A new connection, made in an empty context: its transport reads in a copy of
         the context it was made in for as long as the pool keeps it, which would keep the
-        variables of whichever caller's task first needed it (a web request, a span)."""
+        variables of whichever caller's task first needed it (a web request, a span).
+        aiohttp calls this only when no pooled connection was free: the attempt asking
+        is told its connection is not a reused one."""
+        attempt = current_attempt.get()
+        if attempt is not None:
+            attempt.reused = False
         making = asyncio.create_task(
             super()._create_connection(req, traces, timeout), context=Context()
         )

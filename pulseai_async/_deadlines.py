@@ -1,13 +1,14 @@
 """One timer for all of a client's deadlines.
 
-A call's `total`, an attempt's wait for its response head and a blocking body's wait
-for its next chunk each need a bound, and most end long before it. A timer each would
-put one handle per bound on the event loop's heap, which compares `TimerHandle`s in
-Python, and aiohttp's read timer, re-armed on every chunk, two per blocking call:
-together more than the rest of a short call's bookkeeping. Here a bound is an entry in
-a heap of `(deadline, number)` pairs, compared in C, kept by one timer armed at the
-earliest; a bound that ends first is only forgotten, and its entry is dropped when the
-timer reaches it or when the heap is mostly such entries.
+A call's `total`, an attempt's wait for its response head, a blocking body's wait
+for its next chunk and a stream's body (`BodyBounds`) each need a bound, and most end
+long before it. A timer each would put one handle per bound on the event loop's heap,
+which compares `TimerHandle`s in Python, and aiohttp's read timer, re-armed on every
+chunk, two per blocking call: together more than the rest of a short call's
+bookkeeping. Here a bound is an entry in a heap of `(deadline, number)` pairs, compared
+in C, kept by one timer armed at the earliest; a bound that ends first is only
+forgotten, and its entry is dropped when the timer reaches it or when the heap is mostly
+such entries.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ class TextToAudio(ResponseStream[bytes]):
         failure: StreamInterruptedError | None = None
         rearm = self._content if self._open_response.timeout.between_events else None
         try:
-            async for chunk in self._chunks(response):
+            read = self._chunk_reader(response)
+            while chunk := await read():
                 if self._closed:  # closed from another task; buffered bytes are not read
                     break
                 self.bytes_received += len(chunk)

@@ -115,7 +115,8 @@ class ChatStream(ResponseStream[ChatEvent]):
         received = 0
         measure_at = self._max_text_length
         try:
-            async for chunk in self._chunks(response):
+            read = self._chunk_reader(response)
+            while chunk := await read():
                 if self._closed:  # closed from another task; buffered bytes are not read
                     break
                 if received > measure_at:

@@ -4,7 +4,7 @@ A streamed response opened on first use (so retries apply only until it starts),
 once through one async generator, and released or closed whatever ends it. Closing it
 from another task (`aclose()`, a chat stream's `cancel()`) ends that task's iteration
 quietly, even while the response is still starting; closing the client ends it with
-`ClientClosedError`. Its body is read through `_chunks()`, under the `Timeout.read`,
+`ClientClosedError`. Its body is read through `_chunk_reader()`, under the `Timeout.read`,
 `Timeout.between_events` and `Timeout.stream` bounds (`BodyBounds`). Once open, a
 stream has its response's `status`, `headers` and `request_id`; when it ends (read to
 the end, failed, closed early) it ends its call's `Trace`, once.
@@ -13,8 +13,9 @@ the end, failed, closed early) it ends its call's `Trace`, once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
@@ -36,7 +37,7 @@ T = TypeVar("T")
 
 class ResponseStream(Generic[T]):
     """Subclasses implement `_iterate()`, which starts with `await self._ensure_open()`,
-    reads the body from `_chunks()`, calls `_body_done()` in a `finally`, and ends
+    reads the body with `_chunk_reader()`, calls `_body_done()` in a `finally`, and ends
     quietly on a transport error once `_closed` is set (that error is the close itself)."""
 
     def __init__(self, open_response: StreamOpener) -> None:
@@ -104,7 +105,7 @@ class ResponseStream(Generic[T]):
             raise StreamClosedError(type(self).__name__)
         if self._response is None:
             opener = self._open_response
-            self._bounds = BodyBounds(opener.timeout)
+            self._bounds = BodyBounds(opener.timeout, opener.lifecycle.deadlines)
             self._registration = opener.lifecycle.add_stream(self)
             try:
                 response = await opener()
@@ -140,21 +141,24 @@ class ResponseStream(Generic[T]):
             self._bounds.content()
 
     _chunk_size: int | None = None
-    """The largest chunk `_chunks()` yields (None: whatever has arrived)."""
+    """The largest chunk a read returns (None: whatever has arrived)."""
 
-    def _chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        """The body as it arrives, under the stream's time bounds (aiohttp's own
-        iterator when none is set)."""
+    def _chunk_reader(self, response: aiohttp.ClientResponse) -> Callable[[], Awaitable[bytes]]:
+        """`read`: `await read()` is the body's next chunk as it arrives (empty at the
+        end), under the stream's time bounds (aiohttp's own read when none is set)."""
+        content = response.content
         if self._bounds is not None and self._bounds.active:
-            return self._bounds.chunks(response.content, self._chunk_size, self._timed_out)
+            return self._bounds.reader(content, self._chunk_size, self._timed_out)
         if self._chunk_size is None:
-            return response.content.iter_any()
-        return response.content.iter_chunked(self._chunk_size)
+            return content.readany
+        return functools.partial(content.read, self._chunk_size)
 
     def _body_done(self, response: aiohttp.ClientResponse, error: BaseException | None) -> None:
         """The body's reading ended, however it ended (`_iterate()` calls it in its
-        `finally`): the connection goes back to the pool (or is closed), the stream
-        leaves the lifecycle and its trace ends."""
+        `finally`): the bounds stop, the connection goes back to the pool (or is
+        closed), the stream leaves the lifecycle and its trace ends."""
+        if self._bounds is not None:
+            self._bounds.stop()
         release(response)
         self._open_response.lifecycle.discard_stream(self._registration)
         self._ended(error)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -487,6 +488,37 @@ async def test_read_still_bounds_a_silence_after_many_chunks(serve: Serve) -> No
 
 
 # --- waiting for a connection from a full pool ---------------------------------------------
+
+
+async def test_open_streams_share_one_timer_and_each_is_still_bounded(serve: Serve) -> None:
+    # A timer of its own for every open stream's body bounds was one more handle on the
+    # event loop's heap and four more objects for the cycle collector to walk, for each
+    # of a bot's thousand open streams. They share the client's one timer now.
+    async def first_then_silence(response: web.StreamResponse) -> None:
+        await response.write(event("hi "))
+        await asyncio.Event().wait()  # never set: the client must give up
+
+    def live_timers() -> int:  # the client's: the server's keep-alive timers aside
+        return sum(
+            1
+            for o in gc.get_objects()
+            if type(o) is asyncio.TimerHandle
+            and not o.cancelled()
+            and "RequestHandler" not in repr(o)
+        )
+
+    url = await serve(sse_app(first_then_silence))
+    async with pa.AsyncPulse("app-k", base_url=url, timeout=pa.Timeout(read=1.5)) as pulse:
+        before = live_timers()
+        with Elapsed() as elapsed:
+            reads = [asyncio.ensure_future(read_stream(pulse)) for _ in range(30)]
+            await asyncio.sleep(0.75)  # every stream has its first event, and waits
+            during = live_timers()
+            results = await asyncio.gather(*reads, return_exceptions=True)
+    assert during - before <= 2
+    assert all(isinstance(r, pa.StreamTimeoutError) and r.phase == "read" for r in results)
+    assert all(r.partial_text == "hi " for r in results)  # type: ignore[union-attr]
+    assert 1.5 <= elapsed.seconds < 1.5 + MARGIN
 
 
 @pytest.mark.parametrize(
