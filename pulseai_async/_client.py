@@ -401,9 +401,9 @@ class AsyncPulse:
         )
 
     def _trace(self, request: PreparedRequest, *, stream: bool = False) -> Trace:
-        """The call's trace; a blocking call that no hook and no raw response reads gets
-        one that records nothing (a stream's trace also gives it its request id)."""
-        if not stream and not self._hooks.hooks and raw_response_slot.get() is None:
+        """The call's trace; a call that no hook and no raw response reads gets one that
+        records nothing (a stream never fills a raw response)."""
+        if not self._hooks.hooks and (stream or raw_response_slot.get() is None):
             return UNTRACED
         return Trace(self._hooks, request, self.base_url, stream=stream)
 
@@ -417,12 +417,12 @@ class AsyncPulse:
         request = self._prepare("POST", path, json=body, options=options)
         request.headers["Accept"] = accept
         return StreamOpener(
-            self,
-            request,
-            options,
-            self._timeout_of(options),
-            self._lifecycle,
-            self._trace(request, stream=True),
+            pipeline=self,
+            request=request,
+            options=options,
+            timeout=self._timeout_of(options),
+            lifecycle=self._lifecycle,
+            trace=self._trace(request, stream=True),
             max_event_size=self._max_event_size,
             max_text_length=self._max_text_length,
             max_response_size=options.get("max_response_size", self._max_response_size),

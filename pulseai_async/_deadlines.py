@@ -19,10 +19,17 @@ import itertools
 import math
 import weakref
 from collections.abc import Callable
+from typing import Protocol
 
 from ._timers import call_at
 
-__all__ = ["Deadlines"]
+__all__ = ["Deadlines", "Expiring"]
+
+
+class Expiring(Protocol):
+    """What `Deadlines.add_weakly` bounds: told when its deadline has come."""
+
+    def on_deadline(self) -> None: ...
 
 
 class Deadlines:
@@ -32,7 +39,8 @@ class Deadlines:
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int]] = []  # (deadline, number), compared in C
-        self._live: dict[int, Callable[[], object]] = {}  # the bounds still running
+        # the bounds still running: a callback, or a weak reference to an `Expiring`
+        self._live: dict[int, Callable[[], object]] = {}
         self._numbers = itertools.count()
         self._handle: asyncio.TimerHandle | None = None
         self._armed_at = math.inf
@@ -49,6 +57,13 @@ class Deadlines:
         if deadline < self._armed_at:
             self._arm(deadline)
         return number
+
+    def add_weakly(self, deadline: float, owner: Expiring) -> int:
+        """`add` for a bound the timer must not keep alive: `owner.on_deadline()` at
+        `deadline`, unless discarded or gone. Held as a weak reference, the one CPython
+        keeps for `owner` anyway, not a callback holding one: an open stream's bounds
+        hold two objects fewer."""
+        return self.add(deadline, weakref.ref(owner))
 
     def discard(self, number: int) -> None:
         self._live.pop(number, None)
@@ -71,7 +86,11 @@ class Deadlines:
         heap, live = self._heap, self._live
         while heap and (heap[0][0] <= now or heap[0][1] not in live):
             expire = live.pop(heapq.heappop(heap)[1], None)
-            if expire is not None:
+            if type(expire) is weakref.ReferenceType:  # (`add_weakly`)
+                owner = expire()
+                if owner is not None:
+                    owner.on_deadline()
+            elif expire is not None:
                 expire()
         if heap:
             self._arm(heap[0][0])

@@ -291,8 +291,9 @@ class Trace:
 
 
 class Untraced(Trace):
-    """The trace of a blocking call that nobody reads (no hooks, no `with_raw_response`
-    waiting for it): it records nothing, which spares every such call the bookkeeping."""
+    """The trace of a call or stream that nobody reads (no hooks and, for a blocking
+    call, no `with_raw_response` waiting for it): it records nothing, which spares every
+    such call the bookkeeping and every open stream two objects."""
 
     __slots__ = ()
 
@@ -309,6 +310,9 @@ class Untraced(Trace):
         error: BaseException | None = None,
         error_type: str | None = None,
     ) -> None:
+        pass
+
+    def first_event(self) -> None:
         pass
 
     def finish(

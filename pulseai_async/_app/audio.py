@@ -65,8 +65,9 @@ class TextToAudio(ResponseStream[bytes]):
         failure: StreamInterruptedError | None = None
         rearm = self._content if self._open_response.timeout.between_events else None
         try:
-            read = self._chunk_reader(response)
-            while chunk := await read():
+            bounds = self._reading(response)
+            while chunk := await bounds.read():
+                bounds.waited()
                 if self._closed:  # closed from another task; buffered bytes are not read
                     break
                 self.bytes_received += len(chunk)

@@ -94,7 +94,7 @@ class Chat(Resource):
         open_response = self._client._stream_opener(
             "/chat-messages", body, "text/event-stream", options
         )
-        return ChatStream(open_response, self.stop, user)
+        return ChatStream(open_response, self, user)
 
     async def stop(self, task_id: str, *, user: str, **options: Unpack[RequestOptions]) -> None:
         """Ask the server to stop a streaming generation (best effort: the server always

@@ -49,10 +49,11 @@ _TEXT_EVENTS = (MessageEvent, AgentMessageEvent, MessageReplace)
 _TERMINAL_EVENTS = (MessageEnd, WorkflowPaused, TTSMessageEnd)
 
 
-class StopGeneration(Protocol):
-    """The chat resource's `stop`: what `cancel()` calls with the stream's task id."""
+class StopsGeneration(Protocol):
+    """The chat resource: `cancel()` calls its `stop` with the stream's task id (the
+    resource, not its bound `stop`, which would be one more object per open stream)."""
 
-    def __call__(self, task_id: str, *, user: str) -> Awaitable[None]: ...
+    def stop(self, task_id: str, *, user: str) -> Awaitable[None]: ...
 
 
 class ChatStream(ResponseStream[ChatEvent]):
@@ -61,11 +62,11 @@ class ChatStream(ResponseStream[ChatEvent]):
     def __init__(
         self,
         open_response: StreamOpener,
-        stop: StopGeneration,
+        chat: StopsGeneration,
         user: str,
     ) -> None:
         super().__init__(open_response)
-        self._stop = stop
+        self._chat = chat
         self._user = user
         self._max_event_size = open_response.max_event_size
         self._max_text_length = open_response.max_text_length
@@ -115,8 +116,9 @@ class ChatStream(ResponseStream[ChatEvent]):
         received = 0
         measure_at = self._max_text_length
         try:
-            read = self._chunk_reader(response)
-            while chunk := await read():
+            bounds = self._reading(response)
+            while chunk := await bounds.read():
+                bounds.waited()
                 if self._closed:  # closed from another task; buffered bytes are not read
                     break
                 if received > measure_at:
@@ -199,13 +201,13 @@ class ChatStream(ResponseStream[ChatEvent]):
             self.workflow_status = event.data.status  # type: ignore[union-attr]
             self._workflow_finished = True
         elif kind is ErrorEvent:
-            call = self._open_response.trace.call
+            request = self._open_response.request
             raise make_stream_error(
                 {"status": event.status, "code": event.code, "message": event.message},  # type: ignore[union-attr]
                 self.request_id,
                 headers=self.headers,
-                method=call.method,
-                path=call.path,
+                method=request.method,
+                path=request.path,
             )
         elif isinstance(event, _TERMINAL_EVENTS):
             self.finished = True
@@ -256,7 +258,7 @@ class ChatStream(ResponseStream[ChatEvent]):
         self._closed = True  # from now on, the connection ending is no error
         try:
             if task_id is not None:
-                await self._stop(task_id, user=self._user)
+                await self._chat.stop(task_id, user=self._user)
         finally:
             await self.aclose()
         return task_id is not None

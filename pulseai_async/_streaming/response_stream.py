@@ -4,18 +4,18 @@ A streamed response opened on first use (so retries apply only until it starts),
 once through one async generator, and released or closed whatever ends it. Closing it
 from another task (`aclose()`, a chat stream's `cancel()`) ends that task's iteration
 quietly, even while the response is still starting; closing the client ends it with
-`ClientClosedError`. Its body is read through `_chunk_reader()`, under the `Timeout.read`,
+`ClientClosedError`. Its body is read through `_reading()`, under the `Timeout.read`,
 `Timeout.between_events` and `Timeout.stream` bounds (`BodyBounds`). Once open, a
-stream has its response's `status`, `headers` and `request_id`; when it ends (read to
-the end, failed, closed early) it ends its call's `Trace`, once.
+stream has its response's `status`, `headers` and `request_id`, read off the response
+itself (a stream nobody hooks has a `Trace` that records nothing); when it ends (read
+to the end, failed, closed early) it ends its call's `Trace`, once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
@@ -24,7 +24,8 @@ from multidict import CIMultiDict
 
 from .._errors import ClientClosedError, StreamClosedError, StreamTimeoutError
 from .._pipeline import StreamOpener
-from .._transport import release
+from .._secrets import scrub
+from .._transport import release, request_id_of
 from .body_bounds import BodyBounds
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ T = TypeVar("T")
 
 class ResponseStream(Generic[T]):
     """Subclasses implement `_iterate()`, which starts with `await self._ensure_open()`,
-    reads the body with `_chunk_reader()`, calls `_body_done()` in a `finally`, and ends
+    reads the body with `_reading()`, calls `_body_done()` in a `finally`, and ends
     quietly on a transport error once `_closed` is set (that error is the close itself)."""
 
     def __init__(self, open_response: StreamOpener) -> None:
@@ -123,7 +124,7 @@ class ResponseStream(Generic[T]):
                 self._ended()
                 return None
             self._response = response
-            self.request_id = opener.trace.call.request_id  # read off this response
+            self.request_id = request_id_of(response.headers)
             self.status = response.status
             self._content()
         return self._response
@@ -132,7 +133,7 @@ class ResponseStream(Generic[T]):
     def headers(self) -> CIMultiDict[str] | None:
         """The response's headers (case-insensitive, any API key masked), once open."""
         if self._headers is None and self._response is not None:
-            self._headers = self._open_response.trace.headers()
+            self._headers = scrub(CIMultiDict(self._response.headers))
         return self._headers
 
     def _content(self) -> None:
@@ -143,15 +144,13 @@ class ResponseStream(Generic[T]):
     _chunk_size: int | None = None
     """The largest chunk a read returns (None: whatever has arrived)."""
 
-    def _chunk_reader(self, response: aiohttp.ClientResponse) -> Callable[[], Awaitable[bytes]]:
-        """`read`: `await read()` is the body's next chunk as it arrives (empty at the
-        end), under the stream's time bounds (aiohttp's own read when none is set)."""
-        content = response.content
-        if self._bounds is not None and self._bounds.active:
-            return self._bounds.reader(content, self._chunk_size, self._timed_out)
-        if self._chunk_size is None:
-            return content.readany
-        return functools.partial(content.read, self._chunk_size)
+    def _reading(self, response: aiohttp.ClientResponse) -> BodyBounds:
+        """The body's reader: each `await bounds.read()` is its next chunk as it arrives
+        (empty at the end), followed by `bounds.waited()`, under the stream's bounds."""
+        bounds = self._bounds
+        assert bounds is not None, "set when the response was requested"
+        bounds.reading(response.content, self._chunk_size, self)
+        return bounds
 
     def _body_done(self, response: aiohttp.ClientResponse, error: BaseException | None) -> None:
         """The body's reading ended, however it ended (`_iterate()` calls it in its

@@ -10,15 +10,18 @@ import gc
 import tracemalloc
 import warnings
 import weakref
+from collections import Counter
 from typing import Any
 
 import anyio
+import msgspec
 import pytest
+from aiohttp import web
 
 import pulseai_async as pa
 from pulseai_async.testing import Emulator, Fault
 
-from ..conftest import checked_out
+from ..conftest import Serve, checked_out
 from .conftest import EmulatorProcess, emulator_process_fixture, open_fds, wait_for_fds
 
 pytestmark = pytest.mark.anyio
@@ -216,3 +219,100 @@ async def test_a_connection_keeps_nothing_of_the_context_it_was_opened_in(
         gc.collect()
         assert state() is None
         assert sum(map(len, pulse.connector._conns.values())) == 1  # (still pooled)
+
+
+# --- what an open stream holds --------------------------------------------------------------
+
+
+_IDS = {
+    "task_id": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
+    "message_id": "9da23599-e713-473b-982c-4328d4f5c78a",
+    "conversation_id": "45701982-8118-4bc5-8e9b-64562b4555f2",
+}
+
+
+def _held_app(release: asyncio.Event) -> web.Application:
+    """A chat answer that waits after its first event until `release` is set."""
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "X-Request-Id": "req-held"}
+        )
+        await response.prepare(request)
+        first = {"event": "message", "answer": "hi ", **_IDS}
+        await response.write(b"data: " + msgspec.json.encode(first) + b"\n\n")
+        await release.wait()
+        end = {"event": "message_end", "metadata": {}, **_IDS}
+        await response.write(b"data: " + msgspec.json.encode(end) + b"\n\n")
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/chat-messages", chat)
+    return app
+
+
+def _sdk_objects_tracked() -> Counter[str]:
+    """The SDK's objects the cycle collector tracks (the test server's aside)."""
+    return Counter(
+        type(o).__qualname__
+        for o in gc.get_objects()
+        if isinstance(module := type(o).__module__, str)  # (a class's metaclass: not)
+        and module.startswith("pulseai_async.")
+        and not module.startswith("pulseai_async.testing")
+    )
+
+
+class _Ends(pa.Hook):
+    def __init__(self) -> None:
+        self.ends: list[pa.CallInfo] = []
+
+    def on_call_end(self, call: pa.CallInfo) -> None:
+        self.ends.append(call)
+
+
+@pytest.mark.parametrize("hooked", [False, True], ids=["no hook", "a hook"])
+async def test_an_open_stream_gives_the_cycle_collector_only_its_own_objects(
+    serve: Serve, hooked: bool
+) -> None:
+    # Every full collection walks every tracked object a bot's thousand open streams
+    # hold, and each one they make counts towards the next collection. An open stream
+    # that no hook reads holds four of the SDK's: itself, its body bounds, its event
+    # decoder and its response (aiohttp's, subclassed). Its request id and headers come
+    # from that response; a hook's stream has its `Trace` and `CallInfo` besides.
+    release = asyncio.Event()
+    url = await serve(_held_app(release))
+    opened: list[pa.ChatStream] = []
+    hook = _Ends()
+    count = 20
+
+    async def read(pulse: pa.AsyncPulse, index: int) -> pa.ChatStream:
+        async with pulse.chat.stream(f"q{index}", user="u") as stream:
+            opened.append(stream)
+            if index % 2:
+                await stream.until_done()
+            else:
+                async for _ in stream:
+                    pass
+        return stream
+
+    async with pa.AsyncPulse("app-k", base_url=url, hooks=[hook] if hooked else []) as pulse:
+        release.set()  # the first stream settles imports, caches and the pool
+        await read(pulse, 1)
+        release.clear()
+        opened.clear()
+        gc.collect()
+        before = _sdk_objects_tracked()
+        reads = [asyncio.ensure_future(read(pulse, index)) for index in range(count)]
+        for _ in range(1000):  # until every stream has read its first event (10 s at most)
+            if len(opened) == count and all(stream.events_received for stream in opened):
+                break
+            await asyncio.sleep(0.01)
+        held = _sdk_objects_tracked() - before
+        release.set()
+        streams = await asyncio.gather(*reads)
+    own = {"ChatStream": count, "BodyBounds": count, "SSEDecoder": count, "Response": count}
+    assert dict(held) == (own | {"Trace": count, "CallInfo": count} if hooked else own)
+    assert all(s.finished and s.text == "hi " and s.request_id == "req-held" for s in streams)
+    assert all(s.headers is not None and s.headers["x-request-id"] == "req-held" for s in streams)
+    if hooked:
+        assert [call.request_id for call in hook.ends] == ["req-held"] * (count + 1)
