@@ -417,12 +417,12 @@ class AsyncPulse:
         request = self._prepare("POST", path, json=body, options=options)
         request.headers["Accept"] = accept
         return StreamOpener(
-            pipeline=self,
-            request=request,
-            options=options,
-            timeout=self._timeout_of(options),
-            lifecycle=self._lifecycle,
-            trace=self._trace(request, stream=True),
+            self,
+            request,
+            options,
+            self._timeout_of(options),
+            self._lifecycle,
+            self._trace(request, stream=True),
             max_event_size=self._max_event_size,
             max_text_length=self._max_text_length,
             max_response_size=options.get("max_response_size", self._max_response_size),

@@ -26,8 +26,7 @@ import msgspec
 from multidict import CIMultiDict
 
 from ._errors import APIStatusError, PulseValidationError
-from ._secrets import scrub
-from ._transport import request_id_of
+from ._transport import masked_headers, request_id_of
 
 if TYPE_CHECKING:
     from ._transport import PreparedRequest
@@ -264,7 +263,7 @@ class Trace:
     def headers(self) -> CIMultiDict[str]:
         """The last response's headers (a copy, any API key an echoing server put into
         them masked)."""
-        return scrub(CIMultiDict(self._headers))
+        return masked_headers(self._headers)
 
     def finish(
         self, result: Any = None, error: BaseException | None = None, *, error_type: str = ""

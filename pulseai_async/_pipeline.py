@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-import msgspec
-
 if TYPE_CHECKING:
     import aiohttp
 
@@ -30,28 +28,48 @@ Scope = Literal["app", "knowledge"]
 """Which API key a request is signed with."""
 
 
-class StreamOpener(msgspec.Struct, kw_only=True, gc=False):
+class StreamOpener:
     """How a stream starts: its prepared request, sent with retries when called
     (`await opener()`), the timeouts and size bounds its body runs under, the client's
     lifecycle, which ends it on `aclose()`, the `Trace` of its call, and what an
     in-stream rate-limit error does (it closes the rate-limit gate of the request's
     key). Plain fields rather than closures: one object a stream holds while it is open,
-    not a cell for each variable a closure would capture. Untracked by the cycle
-    collector (`gc=False`): nothing it holds refers back to it or to its stream, and a
-    thousand open streams are a thousand objects fewer for every collection to walk."""
+    not a cell for each variable a closure would capture."""
 
-    pipeline: Pipeline
-    request: PreparedRequest
-    options: RequestOptions
-    timeout: Timeout
-    lifecycle: Lifecycle
-    trace: Trace
-    max_event_size: int
-    max_text_length: int
-    max_response_size: int
+    __slots__ = (
+        "lifecycle",
+        "max_event_size",
+        "max_response_size",
+        "max_text_length",
+        "options",
+        "pipeline",
+        "request",
+        "timeout",
+        "trace",
+    )
 
-    def __repr__(self) -> str:  # (its fields hold the signed request)
-        return f"StreamOpener({self.request.method} {self.request.path})"
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        request: PreparedRequest,
+        options: RequestOptions,
+        timeout: Timeout,
+        lifecycle: Lifecycle,
+        trace: Trace,
+        *,
+        max_event_size: int,
+        max_text_length: int,
+        max_response_size: int,
+    ) -> None:
+        self.pipeline = pipeline
+        self.request = request
+        self.options = options
+        self.timeout = timeout
+        self.lifecycle = lifecycle
+        self.trace = trace
+        self.max_event_size = max_event_size
+        self.max_text_length = max_text_length
+        self.max_response_size = max_response_size
 
     def __call__(self) -> Awaitable[aiohttp.ClientResponse]:
         return self.pipeline._open_stream(self)

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import msgspec
+from multidict import CIMultiDict
 
 from ._attempt import Attempt, PoolConnector, current_attempt
 from ._body import ERROR_BODY_LIMIT, read_at_most
@@ -86,6 +87,12 @@ class Response(aiohttp.ClientResponse):
 
     def __repr__(self) -> str:
         return scrub(super().__repr__())
+
+
+def masked_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
+    """A copy of a response's headers, any API key an echoing server put into them
+    masked (what `headers` gives a stream and a raw response)."""
+    return scrub(CIMultiDict(headers))
 
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:

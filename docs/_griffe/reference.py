@@ -40,10 +40,7 @@ class ReferenceTables(griffe.Extension):
         for cls in _classes(pkg):
             runtime = _runtime(cls.path)
             if isinstance(runtime, type) and issubclass(runtime, msgspec.Struct):
-                try:
-                    _add_fields(cls, runtime)
-                except NameError:  # an internal struct typed with type-checking imports
-                    continue
+                _add_fields(cls, runtime)
             elif typing.is_typeddict(runtime):
                 _add_keys(cls, runtime)
         for function in _functions(pkg):

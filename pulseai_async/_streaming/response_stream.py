@@ -24,8 +24,7 @@ from multidict import CIMultiDict
 
 from .._errors import ClientClosedError, StreamClosedError, StreamTimeoutError
 from .._pipeline import StreamOpener
-from .._secrets import scrub
-from .._transport import release, request_id_of
+from .._transport import masked_headers, release, request_id_of
 from .body_bounds import BodyBounds
 
 if TYPE_CHECKING:
@@ -133,7 +132,7 @@ class ResponseStream(Generic[T]):
     def headers(self) -> CIMultiDict[str] | None:
         """The response's headers (case-insensitive, any API key masked), once open."""
         if self._headers is None and self._response is not None:
-            self._headers = scrub(CIMultiDict(self._response.headers))
+            self._headers = masked_headers(self._response.headers)
         return self._headers
 
     def _content(self) -> None:

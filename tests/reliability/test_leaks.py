@@ -276,9 +276,12 @@ async def test_an_open_stream_gives_the_cycle_collector_only_its_own_objects(
 ) -> None:
     # Every full collection walks every tracked object a bot's thousand open streams
     # hold, and each one they make counts towards the next collection. An open stream
-    # that no hook reads holds four of the SDK's: itself, its body bounds, its event
-    # decoder and its response (aiohttp's, subclassed). Its request id and headers come
-    # from that response; a hook's stream has its `Trace` and `CallInfo` besides.
+    # that no hook reads holds five of the SDK's: itself, its opener, its body bounds,
+    # its event decoder and its response (aiohttp's, subclassed). Its request id and
+    # headers come from that response; a hook's stream has its `Trace` and `CallInfo`
+    # besides. (The opener stays tracked: untracked, it would hide its client from the
+    # collection that frees an abandoned stream's cycle, and the client's own cycles
+    # would wait for the next.)
     release = asyncio.Event()
     url = await serve(_held_app(release))
     opened: list[pa.ChatStream] = []
@@ -310,7 +313,8 @@ async def test_an_open_stream_gives_the_cycle_collector_only_its_own_objects(
         held = _sdk_objects_tracked() - before
         release.set()
         streams = await asyncio.gather(*reads)
-    own = {"ChatStream": count, "BodyBounds": count, "SSEDecoder": count, "Response": count}
+    own = {"ChatStream": count, "StreamOpener": count, "BodyBounds": count, "SSEDecoder": count}
+    own["Response"] = count
     assert dict(held) == (own | {"Trace": count, "CallInfo": count} if hooked else own)
     assert all(s.finished and s.text == "hi " and s.request_id == "req-held" for s in streams)
     assert all(s.headers is not None and s.headers["x-request-id"] == "req-held" for s in streams)
