@@ -14,7 +14,6 @@ from collections import Counter
 from typing import Any
 
 import anyio
-import msgspec
 import pytest
 from aiohttp import web
 
@@ -23,6 +22,7 @@ from pulseai_async.testing import Emulator, Fault
 
 from ..conftest import Serve, checked_out
 from .conftest import EmulatorProcess, emulator_process_fixture, open_fds, wait_for_fds
+from .test_hostile_timeouts import event
 
 pytestmark = pytest.mark.anyio
 
@@ -118,12 +118,12 @@ def _clients_garbage() -> list[str]:
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
-    return [
-        name
-        for name in names
-        if name.startswith(("pulseai_async.", "aiohttp.client"))
-        and not name.startswith("pulseai_async.testing")
-    ]
+    return [name for name in names if name.startswith("aiohttp.client") or _the_sdks(name)]
+
+
+def _the_sdks(name: str) -> bool:
+    """Whether a qualified name is the SDK's (its emulator, in this process, aside)."""
+    return name.startswith("pulseai_async.") and not name.startswith("pulseai_async.testing")
 
 
 @pytest.mark.parametrize(
@@ -224,13 +224,6 @@ async def test_a_connection_keeps_nothing_of_the_context_it_was_opened_in(
 # --- what an open stream holds --------------------------------------------------------------
 
 
-_IDS = {
-    "task_id": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
-    "message_id": "9da23599-e713-473b-982c-4328d4f5c78a",
-    "conversation_id": "45701982-8118-4bc5-8e9b-64562b4555f2",
-}
-
-
 def _held_app(release: asyncio.Event) -> web.Application:
     """A chat answer that waits after its first event until `release` is set."""
 
@@ -239,11 +232,9 @@ def _held_app(release: asyncio.Event) -> web.Application:
             headers={"Content-Type": "text/event-stream", "X-Request-Id": "req-held"}
         )
         await response.prepare(request)
-        first = {"event": "message", "answer": "hi ", **_IDS}
-        await response.write(b"data: " + msgspec.json.encode(first) + b"\n\n")
+        await response.write(event("hi "))
         await release.wait()
-        end = {"event": "message_end", "metadata": {}, **_IDS}
-        await response.write(b"data: " + msgspec.json.encode(end) + b"\n\n")
+        await response.write(event("", "message_end"))
         return response
 
     app = web.Application()
@@ -257,8 +248,7 @@ def _sdk_objects_tracked() -> Counter[str]:
         type(o).__qualname__
         for o in gc.get_objects()
         if isinstance(module := type(o).__module__, str)  # (a class's metaclass: not)
-        and module.startswith("pulseai_async.")
-        and not module.startswith("pulseai_async.testing")
+        and _the_sdks(f"{module}.")
     )
 
 
@@ -313,8 +303,9 @@ async def test_an_open_stream_gives_the_cycle_collector_only_its_own_objects(
         held = _sdk_objects_tracked() - before
         release.set()
         streams = await asyncio.gather(*reads)
-    own = {"ChatStream": count, "StreamOpener": count, "BodyBounds": count, "SSEDecoder": count}
-    own["Response"] = count
+    own = dict.fromkeys(
+        ("ChatStream", "StreamOpener", "BodyBounds", "SSEDecoder", "Response"), count
+    )
     assert dict(held) == (own | {"Trace": count, "CallInfo": count} if hooked else own)
     assert all(s.finished and s.text == "hi " and s.request_id == "req-held" for s in streams)
     assert all(s.headers is not None and s.headers["x-request-id"] == "req-held" for s in streams)
