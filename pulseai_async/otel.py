@@ -148,6 +148,7 @@ class OpenTelemetryHook(Hook):
             context=trace.set_span_in_context(spans.call),
             kind=SpanKind.CLIENT,
             attributes=attributes,
+            start_time=spans.now(call),
         )
 
     def on_response(self, info: ResponseInfo) -> None:
@@ -160,7 +161,7 @@ class OpenTelemetryHook(Hook):
         if info.error_type is not None:
             span.set_attribute("error.type", info.error_type)
             span.set_status(Status(StatusCode.ERROR))
-        span.end()
+        span.end(spans.now(info.call))
 
     def on_call_end(self, call: CallInfo) -> None:
         spans = self._calls.pop(call, None)
@@ -168,7 +169,7 @@ class OpenTelemetryHook(Hook):
             return
         span = spans.call
         if spans.attempt is not None:  # not expected: every attempt reports its end
-            spans.attempt.end()
+            spans.attempt.end(spans.now(call))
         attributes: dict[str, Any] = {}
         if call.status is not None:
             attributes["http.response.status_code"] = call.status
@@ -210,8 +211,9 @@ class OpenTelemetryHook(Hook):
             attributes["http.request.method"] = call.method
             attributes["url.template"] = path_template(call.path)
             name = f"{call.method} {path_template(call.path)}"
-        # the span's clock is the wall clock; the call's is perf_counter: the span covers
-        # exactly `call.elapsed`, the duration the metrics record
+        # the call's clock is perf_counter, read against the wall clock once: the span covers
+        # exactly `call.elapsed`, the duration the metrics record, and its attempts' spans,
+        # on the same clock, stay inside it even when the wall clock is stepped meanwhile
         start = time.time_ns() - int((time.perf_counter() - call.started) * 1e9)
         span = self._tracer.start_span(
             name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
@@ -254,6 +256,10 @@ class _CallSpans:
         self.operation = operation
         self.metric_attributes = attributes
         self.attempt: trace.Span | None = None
+
+    def now(self, call: CallInfo) -> int:
+        """The wall-clock time (ns) of this moment, on the call's clock."""
+        return self.start + int((time.perf_counter() - call.started) * 1e9)
 
 
 def _content(call: CallInfo) -> dict[str, str]:
