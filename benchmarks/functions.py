@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from instructions import under_callgrind
+from instructions import under_valgrind
 
 ADDRESS = re.compile(r"0x([0-9a-f]+)")
 NAMED = re.compile(r"\((\d+)\)(?: (.*))?")
@@ -94,7 +94,7 @@ def counted(
 ) -> collections.Counter[str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        report = under_callgrind([python, "-X", "perf"], str(out), peer, kind, params)
+        report = under_valgrind([python, "-X", "perf"], str(out), peer, kind, params)
         pid = re.search(r"==(\d+)==", report)
         if pid is None:
             raise SystemExit(f"no process id from valgrind:\n{report[-2000:]}")

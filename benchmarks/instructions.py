@@ -10,8 +10,11 @@ the next; the instructions it executes move by a few percent. `worker.py` runs t
 under callgrind, with the varied parameter (`streams` by default) at two sizes; the
 difference of the two totals, divided by what the second run did more, leaves start-up
 and warm-up out. (Copies count an instruction per byte moved, `rep movsb`, so a change
-that only saves copying shows less here than in time.) Needs valgrind, and the
-benchmark server listening on `--base-url`.
+that only saves copying shows less here than in time.) With `--caches` the runs are
+cachegrind's instead, which simulates this machine's caches and branch predictor and
+adds the misses and mispredictions per send (or stream, or event): what instructions
+alone leave out of the time. Needs valgrind, and the benchmark server listening on
+`--base-url`.
 """
 
 from __future__ import annotations
@@ -23,21 +26,39 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 EXTRA_EVENTS = 5  # workflow and node start and finish, message_end
 
 
-def under_callgrind(
-    python: list[str], out: str, peer: str, kind: str, params: dict[str, object]
+# what each tool counts: the name printed, and the line of valgrind's report it is on
+CALLGRIND = {"instructions": r"Collected : ([\d,]+)"}
+CACHEGRIND = {
+    "instructions": r"I\s+refs:\s+([\d,]+)",
+    "I1 misses": r"I1\s+misses:\s+([\d,]+)",
+    "D1 misses": r"D1\s+misses:\s+([\d,]+)",
+    "LL misses": r"LL misses:\s+([\d,]+)",
+    "mispredicts": r"Mispredicts:\s+([\d,]+)",
+}
+
+
+def under_valgrind(
+    python: list[str],
+    out: str,
+    peer: str,
+    kind: str,
+    params: dict[str, object],
+    tool: tuple[str, ...] = ("--tool=callgrind",),
 ) -> str:
-    """Run one worker under callgrind (its output to `out`); valgrind's report, once the
-    worker has said every answer was right."""
+    """Run one worker under callgrind, or the valgrind `tool` given (its output to
+    `out`); valgrind's report, once the worker has said every answer was right."""
+    name = tool[0].removeprefix("--tool=")
     done = subprocess.run(
         [
             "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
+            *tool,
+            f"--{name}-out-file={out}",
             *python,
             str(HERE / "worker.py"),
             peer,
@@ -54,14 +75,22 @@ def under_callgrind(
     return done.stderr
 
 
-def collected(peer: str, kind: str, params: dict[str, object]) -> int:
-    """callgrind's instruction total for one worker run."""
+def collected(peer: str, kind: str, params: dict[str, object], caches: bool) -> list[int]:
+    """The totals of one worker run: callgrind's instructions or, with `caches`,
+    cachegrind's counts (`CACHEGRIND`)."""
+    tool: tuple[str, ...] = ("--tool=callgrind",)
+    counts = CALLGRIND
+    if caches:
+        tool, counts = ("--tool=cachegrind", "--cache-sim=yes", "--branch-sim=yes"), CACHEGRIND
     with tempfile.TemporaryDirectory() as tmp:
-        report = under_callgrind([sys.executable], f"{tmp}/out", peer, kind, params)
-    found = re.search(r"Collected : (\d+)", report)
-    if found is None:
-        raise SystemExit(f"no total from callgrind:\n{report[-2000:]}")
-    return int(found.group(1))
+        report = under_valgrind([sys.executable], f"{tmp}/out", peer, kind, params, tool)
+    totals = []
+    for pattern in counts.values():
+        found = re.search(pattern, report)
+        if found is None:
+            raise SystemExit(f"no total from valgrind:\n{report[-2000:]}")
+        totals.append(int(found.group(1).replace(",", "")))
+    return totals
 
 
 def main() -> None:
@@ -72,27 +101,41 @@ def main() -> None:
     parser.add_argument("--vary", choices=["streams", "events"], default="streams")
     parser.add_argument("--sizes", type=int, nargs=2, default=[100, 300], metavar=("A", "B"))
     parser.add_argument("--base-url", default="http://127.0.0.1:18777/v1")
+    parser.add_argument(
+        "--caches", action="store_true", help="cachegrind: cache misses and mispredictions too"
+    )
     args = parser.parse_args()
     params = {"base_url": args.base_url, **json.loads(args.params)}
     if args.vary == "streams" and "concurrency" not in params:
         # the worker warms up min(concurrency, 200) streams: the same in both runs only so
         parser.error('give "concurrency" in params when varying streams')
     small, large = args.sizes
-    totals = [collected(args.peer, args.kind, {**params, args.vary: size}) for size in args.sizes]
-    extra = totals[1] - totals[0]
+    runs = [
+        collected(args.peer, args.kind, {**params, args.vary: size}, args.caches)
+        for size in args.sizes
+    ]
+    names = list(CACHEGRIND if args.caches else CALLGRIND)
+    for name, before, after in zip(names, *runs, strict=True):
+        report(args, name, after - before, large - small, params)
+
+
+def report(
+    args: argparse.Namespace, name: str, extra: int, more: int, params: dict[str, Any]
+) -> None:
+    """One count per send, per stream and event, or per event."""
     if args.kind == "blocking":
-        print(f"{args.peer} blocking: {extra / (large - small):,.0f} instructions per send")
+        print(f"{args.peer} blocking: {extra / more:,.0f} {name} per send")
         return
     events_per_stream = int(params.get("events", 1)) + EXTRA_EVENTS
     streams = int(params.get("streams", 1))
     if args.vary == "streams":
-        per_stream = extra / (large - small)
+        per_stream = extra / more
         print(
-            f"{args.peer} {args.kind}: {per_stream:,.0f} instructions per stream, "
+            f"{args.peer} {args.kind}: {per_stream:,.0f} {name} per stream, "
             f"{per_stream / events_per_stream:,.0f} per event"
         )
     else:
-        print(f"{args.peer} {args.kind}: {extra / ((large - small) * streams):,.0f} per event")
+        print(f"{args.peer} {args.kind}: {extra / (more * streams):,.0f} {name} per event")
 
 
 if __name__ == "__main__":
